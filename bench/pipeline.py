@@ -1,0 +1,179 @@
+"""Pipeline benchmark: upload-to-result latency and throughput through the real local stack,
+side by side with the same extract + infer + write work in a bare in-process loop.
+
+    .venv/bin/python -m bench.pipeline [--n 40] [--rate 5] [--soak 0] [--state-dir .vitae-bench]
+
+Prints one table and a JSON line. Ratios are measured in one run on the same machine, because
+absolute numbers on these shared 2-core machines are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from vitae.settings import Settings
+from vitae.stack import up
+from vitae.stack.state import StatePaths, load_record
+
+SHARED_PDFS = Path(__file__).resolve().parents[2] / "shared" / "data" / "livecareer-pdfs"
+
+
+def _pdfs(n: int) -> list[Path]:
+    pdfs = sorted(SHARED_PDFS.glob("*/*.pdf"))
+    if not pdfs:
+        raise SystemExit("needs ../shared/data/livecareer-pdfs")
+    return [pdfs[i % len(pdfs)] for i in range(n)]
+
+
+def _pct(values: list[float], q: int) -> float:
+    return round(statistics.quantiles(values, n=100, method="inclusive")[q - 1], 1) if len(values) > 1 else values[0]
+
+
+def _rss_mb(state_dir: Path, service: str) -> float:
+    record = load_record(StatePaths.at(state_dir), service)
+    if record is None:
+        return float("nan")
+    for line in Path(f"/proc/{record.pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def _one(http: httpx.AsyncClient, path: Path) -> tuple[float, str]:
+    started = time.perf_counter()
+    response = await http.post("/v1/resumes", files={"file": (path.name, path.read_bytes(), "application/pdf")})
+    job_id = response.json()["jobId"]
+    while True:
+        job = (await http.get(f"/v1/jobs/{job_id}")).json()
+        if job["status"] in ("succeeded", "failed"):
+            return (time.perf_counter() - started) * 1000, job["status"]
+        await asyncio.sleep(0.01)
+
+
+async def steady_rate(http: httpx.AsyncClient, pdfs: list[Path], rate: float) -> dict[str, Any]:
+    """Open-loop arrivals at a fixed rate (like real uploads), latency per resume."""
+    tasks = []
+    started = time.perf_counter()
+    for i, pdf in enumerate(pdfs):
+        await asyncio.sleep(max(0.0, started + i / rate - time.perf_counter()))
+        tasks.append(asyncio.create_task(_one(http, pdf)))
+    results = await asyncio.gather(*tasks)
+    latencies = [ms for ms, _ in results]
+    return {
+        "rate_per_s": rate,
+        "n": len(pdfs),
+        "failed": sum(s != "succeeded" for _, s in results),
+        "p50_ms": _pct(latencies, 50),
+        "p95_ms": _pct(latencies, 95),
+    }
+
+
+async def saturated(http: httpx.AsyncClient, pdfs: list[Path], concurrency: int) -> dict[str, Any]:
+    sem = asyncio.Semaphore(concurrency)
+
+    async def bounded(pdf: Path) -> tuple[float, str]:
+        async with sem:
+            return await _one(http, pdf)
+
+    started = time.perf_counter()
+    results = await asyncio.gather(*(bounded(p) for p in pdfs))
+    elapsed = time.perf_counter() - started
+    return {"n": len(pdfs), "failed": sum(s != "succeeded" for _, s in results), "per_s": round(len(pdfs) / elapsed, 2)}
+
+
+async def bare_loop(settings: Settings, pdfs: list[Path]) -> dict[str, Any]:
+    """The same work with no API, bridge, Temporal or ledger: extract, infer, write blob + Cosmos."""
+    from model_runtime.registry import ProductionModel, registry_from_settings
+    from model_runtime.structure import structure_entities
+    from vitae.pdf_text import ExtractionLimits, extract_text
+    from vitae.stores.blob import BlobStore
+    from vitae.stores.cosmos import ResultStore
+
+    predictor = ProductionModel(registry_from_settings(settings), settings.model_alias, 3600).get()
+    limits = ExtractionLimits.from_settings(settings)
+    results = await ResultStore.open(settings)
+    async with BlobStore.from_settings(settings) as blobs:
+        started = time.perf_counter()
+        for i, pdf in enumerate(pdfs):
+            data = pdf.read_bytes()
+            text = extract_text(data, limits).text
+            prediction = predictor.predict(text)
+            doc = {
+                "id": f"bench-{i}",
+                "tenantId": "bench",
+                "fileId": f"bench-{i}",
+                "jobId": f"bench-{i}",
+                "jobQueuedAt": str(time.time()),
+                **structure_entities(prediction.entities),
+            }
+            await blobs.upload(
+                settings.artifacts_container,
+                f"bench/{i}/result.json",
+                json.dumps(doc).encode(),
+                content_type="application/json",
+            )
+            await results.upsert_latest(doc)
+        elapsed = time.perf_counter() - started
+    await results.close()
+    return {
+        "n": len(pdfs),
+        "per_s": round(len(pdfs) / elapsed, 2),
+        "ms_per_resume": round(elapsed / len(pdfs) * 1000, 1),
+    }
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    info = up(args.state_dir, quiet=True, timeout=120)
+    os.environ.update(info.env)
+    settings = Settings()
+    key = json.loads((args.state_dir / "credentials.json").read_text())["api_key"]
+    pdfs = _pdfs(args.n)
+    report: dict[str, Any] = {"cores": os.cpu_count()}
+    async with httpx.AsyncClient(base_url=info.env["VITAE_API_URL"], headers={"X-API-Key": key}, timeout=60) as http:
+        await saturated(http, pdfs[:4], 4)  # warm-up: model loaded, pools started
+        report["worker_rss_mb_start"] = round(_rss_mb(args.state_dir, "worker"), 1)
+        report["steady"] = await steady_rate(http, pdfs, args.rate)
+        report["saturated"] = await saturated(http, pdfs, args.concurrency)
+        report["bare_loop"] = await bare_loop(settings, pdfs)
+        report["throughput_ratio"] = round(report["saturated"]["per_s"] / report["bare_loop"]["per_s"], 2)
+        if args.soak:
+            soak = await saturated(http, _pdfs(args.soak), args.concurrency)
+            report["soak"] = {**soak, "worker_rss_mb_end": round(_rss_mb(args.state_dir, "worker"), 1)}
+        report["worker_rss_mb_end"] = round(_rss_mb(args.state_dir, "worker"), 1)
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=40, help="resumes per phase")
+    parser.add_argument("--rate", type=float, default=5.0, help="arrivals per second in the steady phase")
+    parser.add_argument("--concurrency", type=int, default=8, help="in-flight uploads in the saturated phase")
+    parser.add_argument("--soak", type=int, default=0, help="also push this many resumes and report worker RSS")
+    parser.add_argument("--state-dir", type=Path, default=Path(".vitae-bench"))
+    args = parser.parse_args()
+    args.state_dir = args.state_dir.resolve()
+    report = asyncio.run(main_async(args))
+    s, sat, bare = report["steady"], report["saturated"], report["bare_loop"]
+    print(
+        f"steady {s['rate_per_s']}/s x {s['n']}: upload→result p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms"
+        f" ({s['failed']} failed)"
+    )
+    print(
+        f"saturated ({args.concurrency} in flight): {sat['per_s']} resumes/s; bare in-process loop:"
+        f" {bare['per_s']} resumes/s ({bare['ms_per_resume']} ms each); ratio {report['throughput_ratio']}"
+    )
+    print(f"worker RSS: {report['worker_rss_mb_start']} MB → {report['worker_rss_mb_end']} MB")
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()

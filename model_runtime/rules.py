@@ -1,0 +1,121 @@
+"""Deterministic extractors for contact fields (the rules win over the model for these)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+_EMAIL_RE = re.compile(r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
+
+# Candidate phone numbers: digits with common separators, optional country code / parentheses.
+_PHONE_RE = re.compile(r"(?<![\w/.])(?:\+\s?\d{1,3}[\s.\-]?)?(?:\(\d{1,5}\)[\s.\-]?)?\d[\d\s.\-]{6,16}\d(?![\w/])")
+_DATE_LIKE = re.compile(r"^(?:19|20)\d{2}\s*[-–.]\s*(?:19|20)\d{2}$")
+
+_KNOWN_HOSTS = (
+    "linkedin.com",
+    "github.com",
+    "gitlab.com",
+    "bitbucket.org",
+    "indeed.com",
+    "stackoverflow.com",
+    "behance.net",
+    "dribbble.com",
+    "medium.com",
+    "kaggle.com",
+    "twitter.com",
+    "x.com",
+    "github.io",
+)
+_TLDS = r"(?:com|org|net|io|in|co|me|dev|ai|app|edu|gov|info|biz|uk|de|us|ca|au|tech|xyz)"
+_LINK_RE = re.compile(
+    r"(?<![@\w.])(?:"
+    r"https?://[^\s<>\"'()]+"
+    r"|www\.[^\s<>\"'()]+"
+    r"|(?:[A-Za-z0-9-]+\.)+" + _TLDS + r"/[^\s<>\"'()]*"
+    r"|(?:[A-Za-z0-9-]+\.)*(?:" + "|".join(re.escape(h) for h in _KNOWN_HOSTS) + r")\b(?:/[^\s<>\"'()]*)?"
+    r")",
+    re.IGNORECASE,
+)
+_TRAILING = ".,;:!?)]}>'\""
+# Extracted PDF text often wraps a long URL after "-" or "/": "indeed.com/r/John-\nSmith/abc".
+_WRAP_RE = re.compile(r"[-/]\n[A-Za-z0-9][^\s<>\"'()]*")
+_STRIP_QUERY_HOSTS = ("indeed.com", "linkedin.com")
+
+Match = tuple[str, int, int]  # label, start, end
+
+
+def _strip_trailing(text: str, start: int, end: int) -> int:
+    while end > start and text[end - 1] in _TRAILING:
+        end -= 1
+    return end
+
+
+def find_emails(text: str) -> Iterator[Match]:
+    for m in _EMAIL_RE.finditer(text):
+        yield "EMAIL", m.start(), m.end()
+
+
+def find_phones(text: str) -> Iterator[Match]:
+    for m in _PHONE_RE.finditer(text):
+        raw = m.group()
+        digits = sum(ch.isdigit() for ch in raw)
+        if not 10 <= digits <= 15:
+            continue
+        if _DATE_LIKE.match(raw.strip()):
+            continue
+        # A run of separators-free digits longer than 13 is an id, not a phone.
+        if "\n" in raw:
+            continue
+        yield "PHONE", m.start(), m.end()
+
+
+def find_links(text: str) -> Iterator[Match]:
+    for m in _LINK_RE.finditer(text):
+        start, end = m.start(), m.end()
+        if "/" in m.group():
+            wrap = _WRAP_RE.match(text, end - 1)
+            if wrap:
+                end = wrap.end()
+        lowered = text[start:end].lower()
+        if any(host in lowered for host in _STRIP_QUERY_HOSTS) and "?" in lowered:
+            end = start + lowered.index("?")
+        end = _strip_trailing(text, start, end)
+        if end - start >= 6:
+            yield "LINK", start, end
+
+
+_YOE_RE = re.compile(
+    r"(?<![\w.])(\d{1,2}(?:\.\d{1,2})?\s*\+?\s*(?:years?|yrs?\.?)(?:\s+(?:and\s+)?\d{1,2}\s*months?)?)"
+    r"(?=\s+(?:of\s+)?(?:\w+\s+){0,3}?(?:experience|exp\b))",
+    re.IGNORECASE,
+)
+_YOE_AFTER_RE = re.compile(
+    r"experience\s*(?:of|:|-)?\s*(?:about|around|over|nearly|more than)?\s*"
+    r"(\d{1,2}(?:\.\d{1,2})?\s*\+?\s*(?:years?|yrs?))",
+    re.IGNORECASE,
+)
+
+
+def find_years_of_experience(text: str) -> Iterator[Match]:
+    """ "5 years of experience", "3.5+ yrs of IT experience", "total experience of 4 years"."""
+    for m in _YOE_RE.finditer(text):
+        yield "YEARS_OF_EXPERIENCE", m.start(1), m.end(1)
+    for m in _YOE_AFTER_RE.finditer(text):
+        yield "YEARS_OF_EXPERIENCE", m.start(1), m.end(1)
+
+
+def find_rule_entities(text: str) -> list[Match]:
+    """Non-overlapping (label, start, end) matches; e-mails first, then links, then phones."""
+    taken: list[tuple[int, int]] = []
+    out: list[Match] = []
+
+    def free(start: int, end: int) -> bool:
+        return all(end <= s or start >= e for s, e in taken)
+
+    for finder in (find_emails, find_links, find_phones, find_years_of_experience):
+        for label, start, end in finder(text):
+            if free(start, end):
+                taken.append((start, end))
+                out.append((label, start, end))
+    out.sort(key=lambda m: m[1])
+    return out

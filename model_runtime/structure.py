@@ -1,0 +1,157 @@
+"""Group flat entities into the resume result document (JSON-ready, camelCase keys)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .entities import Entity
+from .text import canonical_link, normalize_value
+
+_SKILL_ALIASES = {
+    "js": "javascript",
+    "node": "node.js",
+    "nodejs": "node.js",
+    "node js": "node.js",
+    "reactjs": "react",
+    "react.js": "react",
+    "golang": "go",
+    "k8s": "kubernetes",
+    "postgres": "postgresql",
+    "ms excel": "excel",
+    "microsoft excel": "excel",
+    "amazon web services": "aws",
+    "ml": "machine learning",
+    "py": "python",
+}
+
+
+def normalize_skill(skill: str) -> str:
+    value = normalize_value(skill)
+    return _SKILL_ALIASES.get(value, value)
+
+
+def _unique(values: Sequence[str], key: Any = normalize_value) -> list[str]:
+    seen: set[str] = set()
+    out: list[str] = []
+    for value in values:
+        k = key(value)
+        if k and k not in seen:
+            seen.add(k)
+            out.append(value.strip())
+    return out
+
+
+def _best(entities: Sequence[Entity]) -> str | None:
+    if not entities:
+        return None
+    best = max(entities, key=lambda e: (e.confidence, -e.start))
+    return " ".join(best.text.split())
+
+
+def _clean(entity: Entity) -> str:
+    return " ".join(entity.text.split())
+
+
+def structure_entities(entities: Sequence[Entity]) -> dict[str, Any]:
+    ordered = sorted(entities, key=lambda e: (e.start, e.end))
+    by_label: dict[str, list[Entity]] = {}
+    for entity in ordered:
+        by_label.setdefault(entity.label, []).append(entity)
+
+    def texts(label: str) -> list[str]:
+        return [_clean(e) for e in by_label.get(label, [])]
+
+    # Experience: pair each designation with the nearest company within a few lines.
+    experience: list[dict[str, str | None]] = []
+    companies = by_label.get("COMPANY", [])
+    used: set[int] = set()
+    for title in by_label.get("DESIGNATION", []):
+        match = None
+        for i, company in enumerate(companies):
+            if i in used or abs(company.line - title.line) > 3:
+                continue
+            if match is None or abs(company.line - title.line) < abs(companies[match].line - title.line):
+                match = i
+        if match is not None:
+            used.add(match)
+        experience.append(
+            {
+                "title": _clean(title),
+                "company": _clean(companies[match]) if match is not None else None,
+            }
+        )
+    for i, company in enumerate(companies):
+        if i not in used:
+            experience.append({"title": None, "company": _clean(company)})
+    seen_pairs: set[tuple[str | None, str | None]] = set()
+    unique_experience = []
+    for item in experience:
+        pair = (item["title"], item["company"])
+        if pair not in seen_pairs:
+            seen_pairs.add(pair)
+            unique_experience.append(item)
+    experience = unique_experience
+
+    # Education: each degree with the nearest following college and year (within a few lines).
+    education: list[dict[str, str | None]] = []
+    colleges = by_label.get("COLLEGE", [])
+    years = by_label.get("GRADUATION_YEAR", [])
+    used_c: set[int] = set()
+    used_y: set[int] = set()
+
+    def nearest(items: list[Entity], anchor: Entity, taken: set[int], window: int) -> int | None:
+        best = None
+        for i, item in enumerate(items):
+            if i in taken or abs(item.line - anchor.line) > window:
+                continue
+            if best is None or abs(item.line - anchor.line) < abs(items[best].line - anchor.line):
+                best = i
+        return best
+
+    for degree in by_label.get("DEGREE", []):
+        c = nearest(colleges, degree, used_c, 3)
+        y = nearest(years, degree, used_y, 4)
+        if c is not None:
+            used_c.add(c)
+        if y is not None:
+            used_y.add(y)
+        education.append(
+            {
+                "degree": _clean(degree),
+                "college": _clean(colleges[c]) if c is not None else None,
+                "year": _clean(years[y]) if y is not None else None,
+            }
+        )
+    for i, college in enumerate(colleges):
+        if i not in used_c:
+            y = nearest(years, college, used_y, 3)
+            if y is not None:
+                used_y.add(y)
+            education.append(
+                {
+                    "degree": None,
+                    "college": _clean(college),
+                    "year": _clean(years[y]) if y is not None else None,
+                }
+            )
+
+    skills = _unique(texts("SKILL"))
+    skills_normalized = list(dict.fromkeys(s for s in (normalize_skill(x) for x in skills) if s))
+    return {
+        "name": _best(by_label.get("NAME", [])),
+        "emails": _unique([t.lower() for t in texts("EMAIL")]),
+        "phones": _unique(texts("PHONE"), key=lambda v: normalize_value(v, "PHONE")),
+        "links": _unique(
+            ["".join(e.text.split()) for e in by_label.get("LINK", [])],
+            key=canonical_link,
+        ),
+        "location": _best(by_label.get("LOCATION", [])[:1]) if by_label.get("LOCATION") else None,
+        "titles": _unique(texts("DESIGNATION")),
+        "companies": _unique(texts("COMPANY")),
+        "experience": experience,
+        "education": education,
+        "skills": skills,
+        "skillsNormalized": skills_normalized,
+        "yearsOfExperience": _best(by_label.get("YEARS_OF_EXPERIENCE", [])),
+    }

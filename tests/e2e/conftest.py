@@ -1,0 +1,71 @@
+"""The real local stack for end-to-end tests, started once per session by ``vitae.stack.up``.
+
+Temporal dev server, Azurite, the Cosmos emulator, a private PostgreSQL cluster, the MLflow
+registry (a model is trained and registered on first start), the worker, bridge, event
+emulator and API — the same processes and code paths as ``vitae up``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from vitae.settings import Settings
+from vitae.stack import StackInfo, down, up
+
+TERMINAL = {"succeeded", "failed"}
+
+
+@dataclass
+class LiveStack:
+    info: StackInfo
+    state_dir: Path
+    settings: Settings
+    api_url: str
+    api_key: str
+
+
+@pytest.fixture(scope="session")
+def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    state_dir = tmp_path_factory.mktemp("vitae-e2e")
+    try:
+        info = up(state_dir, quiet=True, timeout=120)
+        settings = Settings(**{k.removeprefix("VITAE_").lower(): v for k, v in info.env.items()})
+        creds = json.loads((state_dir / "credentials.json").read_text())
+        yield LiveStack(info, state_dir, settings, info.env["VITAE_API_URL"], creds["api_key"])
+    finally:
+        down(state_dir)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def api(live_stack: LiveStack) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        base_url=live_stack.api_url, headers={"X-API-Key": live_stack.api_key}, timeout=30
+    ) as client:
+        yield client
+
+
+async def upload(api: httpx.AsyncClient, path: Path) -> dict[str, Any]:
+    with path.open("rb") as fh:
+        response = await api.post("/v1/resumes", files={"file": (path.name, fh, "application/pdf")})
+    assert response.status_code == 202, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def wait_for_job(api: httpx.AsyncClient, job_id: str, timeout: float = 90) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = await api.get(f"/v1/jobs/{job_id}")
+        if response.status_code == 200 and response.json()["status"] in TERMINAL:
+            return response.json()  # type: ignore[no-any-return]
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish in {timeout}s")

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from model_runtime.training import TrainConfig, TrainResult, train_model
+
+TINY = TrainConfig(epochs=3, n_buckets=1 << 14, generated_docs=60, use_skill_lexicon=False)
+
+
+def tiny_model(out: Path, seed: int = 13) -> TrainResult:
+    # A data dir that does not exist forces the generated corpus: fast and deterministic.
+    return train_model(out, data_dir=out.parent / "no-shared-data", seed=seed, config=TINY)
+
+
+@pytest.fixture(scope="session")
+def tiny_result(tmp_path_factory: pytest.TempPathFactory) -> TrainResult:
+    return tiny_model(tmp_path_factory.mktemp("tiny") / "model")

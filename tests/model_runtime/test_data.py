@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from model_runtime.data import (
+    load_dataturks,
+    propagate,
+    relocate,
+    resolve_overlaps,
+    split_skill_block,
+)
+
+
+def test_split_skill_block() -> None:
+    text = "SKILLS: Java (5 years), Python\n• SQL; Machine Learning | Docker"
+    pieces = [text[s:e] for s, e in split_skill_block(text, 0, len(text))]
+    assert pieces == ["Java", "Python", "SQL", "Machine Learning", "Docker"]
+
+
+def test_relocate_and_overlaps() -> None:
+    text = "xx Acme Corp yy Acme Corp"
+    assert relocate(text, "Acme Corp", 14) == 16
+    assert relocate(text, "Nope", 0) is None
+    kept = resolve_overlaps([("COMPANY", 3, 12), ("SKILL", 0, 20), ("COMPANY", 3, 12)])
+    assert kept == [("COMPANY", 3, 12)]
+
+
+def test_propagate_labels_other_occurrences() -> None:
+    text = "Acme Corp then Acme Corp again, Acme Corporation"
+    spans = propagate(text, [("COMPANY", 0, 9)])
+    assert [(text[s:e], s) for _, s, e in spans] == [
+        ("Acme Corp", 0),
+        ("Acme Corp", 15),
+    ]
+
+
+def test_dataturks_defects_repaired(tmp_path: Path) -> None:
+    content = "Jane Doe\nEngineer at Acme Corp\nSkills: Java, Python\n"
+    row = {
+        "content": content,
+        "annotation": [
+            {
+                "label": ["Name"],
+                "points": [{"start": 0, "end": 7, "text": "Jane Doe"}],
+            },  # end inclusive
+            # shifted offsets: must be re-found near the given position
+            {
+                "label": ["Companies worked at"],
+                "points": [{"start": 18, "end": 26, "text": "Acme Corp"}],
+            },
+            {
+                "label": ["Skills"],
+                "points": [{"start": 39, "end": 50, "text": "Java, Python"}],
+            },
+            {
+                "label": ["Email Address"],
+                "points": [{"start": 0, "end": 3, "text": "nowhere!"}],
+            },  # dropped
+        ],
+    }
+    path = tmp_path / "resumes.jsonl"
+    path.write_text(json.dumps(row) + "\n" + json.dumps(row) + "\n")  # duplicate doc is dropped
+    docs = load_dataturks(path)
+    assert len(docs) == 1
+    got = sorted((label, content[s:e]) for label, s, e in docs[0].spans)
+    assert got == [
+        ("COMPANY", "Acme Corp"),
+        ("NAME", "Jane Doe"),
+        ("SKILL", "Java"),
+        ("SKILL", "Python"),
+    ]

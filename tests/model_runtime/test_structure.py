@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import json
+
+from model_runtime.entities import Entity
+from model_runtime.structure import structure_entities
+
+
+def ent(
+    label: str,
+    text: str,
+    line: int,
+    start: int = 0,
+    conf: float = 0.9,
+    source: str = "model",
+) -> Entity:
+    return Entity(label, text, start, start + len(text), line, conf, source)
+
+
+def test_structure_groups_entities() -> None:
+    entities = [
+        ent("NAME", "Jane Doe", 1, 0),
+        ent("EMAIL", "Jane@Example.com", 2, 10, 1.0, "rule"),
+        ent("EMAIL", "jane@example.com", 9, 300, 1.0, "rule"),
+        ent("PHONE", "+1 415 555 0132", 2, 30, 1.0, "rule"),
+        ent("LINK", "https://linkedin.com/in/jane", 3, 50, 1.0, "rule"),
+        ent("LINK", "linkedin.com/in/jane/", 20, 900, 1.0, "rule"),
+        ent("LOCATION", "Pune", 1, 9),
+        ent("DESIGNATION", "Data Analyst", 6, 100),
+        ent("COMPANY", "Orion Systems", 7, 120),
+        ent("COMPANY", "Maple Analytics", 15, 400),
+        ent("DEGREE", "B.Tech", 11, 200),
+        ent("COLLEGE", "Lakeview University", 11, 210),
+        ent("GRADUATION_YEAR", "2014", 12, 240),
+        ent("SKILL", "Python", 14, 500),
+        ent("SKILL", "python", 16, 600),
+        ent("SKILL", "ReactJS", 16, 610),
+        ent("YEARS_OF_EXPERIENCE", "5 years", 4, 80),
+    ]
+    out = structure_entities(entities)
+    json.dumps(out)  # JSON-ready
+    assert out["name"] == "Jane Doe"
+    assert out["emails"] == ["jane@example.com"]
+    assert out["phones"] == ["+1 415 555 0132"]
+    assert out["links"] == ["https://linkedin.com/in/jane"]
+    assert out["location"] == "Pune"
+    assert out["titles"] == ["Data Analyst"]
+    assert out["companies"] == ["Orion Systems", "Maple Analytics"]
+    assert out["experience"] == [
+        {"title": "Data Analyst", "company": "Orion Systems"},
+        {"title": None, "company": "Maple Analytics"},
+    ]
+    assert out["education"] == [{"degree": "B.Tech", "college": "Lakeview University", "year": "2014"}]
+    assert out["skills"] == ["Python", "ReactJS"]
+    assert out["skillsNormalized"] == ["python", "react"]
+    assert out["yearsOfExperience"] == "5 years"
+
+
+def test_structure_empty() -> None:
+    out = structure_entities([])
+    assert out["name"] is None and out["skills"] == [] and out["education"] == [] and out["experience"] == []
+    assert set(out) == {
+        "name",
+        "emails",
+        "phones",
+        "links",
+        "location",
+        "titles",
+        "companies",
+        "experience",
+        "education",
+        "skills",
+        "skillsNormalized",
+        "yearsOfExperience",
+    }

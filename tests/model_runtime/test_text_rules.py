@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from model_runtime.rules import find_rule_entities
+from model_runtime.text import canonical_link, normalize_value, tokenize
+
+SAMPLE = (
+    "Jane Q. Example\n"
+    "Contact: jane.example+cv@mail.example.org | +91 98765 43210 | (415) 555-0132\n"
+    "https://www.linkedin.com/in/jane-example-123/ and github.com/janeex.\n"
+    "Indeed: indeed.com/r/Jane-\nExample/0a1b2c3d4e?isid=rex-download\n"
+    "Worked 2015 - 2019 on ASP.NET and Node.js; id 20151234.\n"
+)
+
+
+def by_label(text: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for label, s, e in find_rule_entities(text):
+        out.setdefault(label, []).append(text[s:e])
+    return out
+
+
+def test_tokens_have_exact_offsets_and_lines() -> None:
+    doc = tokenize(SAMPLE)
+    assert doc.tokens
+    for tok in doc.tokens:
+        assert SAMPLE[tok.start : tok.end] == tok.text
+        assert doc.line_of(tok.start) == tok.line
+    words = [t.text for t in doc.tokens]
+    assert "ASP.NET" in words and "Node.js" in words
+
+
+def test_rules_find_contacts() -> None:
+    found = by_label(SAMPLE)
+    assert found["EMAIL"] == ["jane.example+cv@mail.example.org"]
+    assert found["PHONE"] == ["+91 98765 43210", "(415) 555-0132"]
+    links = found["LINK"]
+    assert "https://www.linkedin.com/in/jane-example-123/" in links
+    assert "github.com/janeex" in links
+    # A URL wrapped over two lines is one link, and Indeed's tracking query is dropped.
+    assert "indeed.com/r/Jane-\nExample/0a1b2c3d4e" in links
+    # Not phones: a year range, an id; not links: ASP.NET, Node.js.
+    assert all("2015" not in p for p in found["PHONE"])
+    assert not any("ASP" in link or "Node" in link for link in links)
+
+
+def test_rule_offsets_exact_and_disjoint() -> None:
+    spans = find_rule_entities(SAMPLE)
+    for i, (_, s, e) in enumerate(spans):
+        assert 0 <= s < e <= len(SAMPLE)
+        for _, s2, e2 in spans[i + 1 :]:
+            assert e <= s2 or e2 <= s
+
+
+def test_normalisation() -> None:
+    assert normalize_value("  Java, ") == "java"
+    assert normalize_value("Senior\n  Engineer") == "senior engineer"
+    assert canonical_link("https://www.Indeed.com/r/a-\nb/") == "indeed.com/r/a-b"
+    assert normalize_value("+91 98765-43210", "PHONE") == "9876543210"

@@ -1,0 +1,5 @@
+import sys
+
+from vitae.cli import main
+
+sys.exit(main())

@@ -1,0 +1,65 @@
+"""One-time preparation of a stack's stores, run by ``vitae up`` before the services start.
+
+Idempotent: schema migrations, blob containers, the Cosmos database and container, a local
+tenant with an API key (development only), and a production model in the registry (trained
+from ``../shared/data`` or generated data when the registry is empty).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+
+from vitae.settings import Settings
+from vitae.stores.blob import BlobStore
+from vitae.stores.cosmos import ResultStore
+from vitae.stores.ledger import Ledger
+from vitae.stores.migrations import apply_migrations
+
+log = logging.getLogger("vitae.provision")
+
+LOCAL_TENANT = "local"
+
+
+def credentials_file(settings: Settings) -> Path:
+    return settings.state_dir / "credentials.json"
+
+
+async def _provision_stores(settings: Settings) -> None:
+    dsn = settings.database_url.get_secret_value()
+    applied = await apply_migrations(dsn)
+    if applied:
+        log.info("applied migrations: %s", ", ".join(applied))
+    async with BlobStore.from_settings(settings) as blobs:
+        await blobs.ensure_containers(settings.incoming_container, settings.artifacts_container)
+    results = await ResultStore.open(settings, create=True)
+    await results.close()
+    if settings.environment == "development" and not credentials_file(settings).exists():
+        ledger = await Ledger.connect(dsn, max_size=1)
+        try:
+            await ledger.ensure_tenant(LOCAL_TENANT, "Local development tenant")
+            key = await ledger.issue_api_key(LOCAL_TENANT, "vitae up")
+        finally:
+            await ledger.close()
+        path = credentials_file(settings)
+        path.write_text(json.dumps({"tenant": key.tenant_id, "api_key": key.secret}))
+        path.chmod(0o600)
+
+
+def ensure_model(settings: Settings) -> str:
+    from model_runtime.registry import ensure_production_model, registry_from_settings
+
+    ref = ensure_production_model(
+        registry_from_settings(settings),
+        settings.model_alias,
+        data_dir=settings.training_data_dir,
+        work_dir=settings.training_dir,
+    )
+    return f"{ref.name} v{ref.version}"
+
+
+def provision_stack(settings: Settings) -> None:
+    asyncio.run(_provision_stores(settings))
+    log.info("production model: %s", ensure_model(settings))
