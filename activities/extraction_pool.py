@@ -25,6 +25,12 @@ class ExtractionPool:
         self._processes = processes
         self._pool = self._new_pool() if processes > 0 else None
 
+    async def warm_up(self) -> None:
+        """Start every process and import pypdf now, not on the first resume."""
+        if self._pool is not None:
+            loop = asyncio.get_running_loop()
+            await asyncio.gather(*(loop.run_in_executor(self._pool, _ready) for _ in range(self._processes)))
+
     def _new_pool(self) -> ProcessPoolExecutor:
         # forkserver: children do not inherit the worker's threads, sockets or event loop.
         return ProcessPoolExecutor(self._processes, mp_context=multiprocessing.get_context("forkserver"))
@@ -55,3 +61,8 @@ class ExtractionPool:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ready() -> bool:
+    # Runs in a pool process; unpickling this function imported vitae.pdf_text (and pypdf).
+    return True

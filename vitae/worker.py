@@ -48,6 +48,7 @@ async def run_worker(settings: Settings, port: int) -> None:
     log.info("serving model %s version %s", predictor.name, predictor.version)
 
     extractor = ExtractionPool(settings.extract_processes)
+    await extractor.warm_up()
     blob_activities = BlobActivities(
         blobs,
         artifacts_container=settings.artifacts_container,

@@ -1,0 +1,200 @@
+"""EnrichmentSubjectWorkflow on a real Temporal dev server, the read model faked.
+
+Update-with-start, concurrent requests and concurrent leases need the real server's
+semantics (conflict policies, update admission), so these run against ``temporal`` from the
+virtualenv rather than the time-skipping server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from tests.enrichment.conftest import FakeRunStore, eventually
+from vitae.enrichment_contracts import (
+    CompleteRequest,
+    EnrichmentSubjectInput,
+    LeaseRequest,
+    RejectionType,
+    RequestRunInput,
+    RunRef,
+    RunStatus,
+    subject_key,
+    subject_workflow_id,
+)
+from workflows.enrichment import EnrichmentRunWorkflow, EnrichmentSubjectWorkflow, request_enrichment_run
+from workflows.sandbox import workflow_runner
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+ENRICHER = "compatibility.v1"
+
+
+def _request(job_id: str, **overrides: object) -> RequestRunInput:
+    values: dict[str, object] = {
+        "enricher_type": ENRICHER,
+        "job_id": job_id,
+        "user_id": "user-1",
+        "cv_version_id": "cv-1",
+        "input_snapshot_path": f"enrichment-inputs/{job_id}/user-1/cv-1.json",
+    }
+    values.update(overrides)
+    return RequestRunInput(**values)  # type: ignore[arg-type]
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def client(
+    dev_server_env: WorkflowEnvironment, task_queue: str, fake_store: FakeRunStore
+) -> AsyncIterator[Client]:
+    async with Worker(
+        dev_server_env.client,
+        task_queue=task_queue,
+        workflows=[EnrichmentSubjectWorkflow, EnrichmentRunWorkflow],
+        activities=[fake_store.record_run],
+        workflow_runner=workflow_runner(),
+    ):
+        yield dev_server_env.client
+
+
+def _job() -> str:
+    return "job-" + uuid.uuid4().hex[:12]
+
+
+async def _status(client: Client, ref: RunRef) -> RunStatus:
+    return (
+        await client.get_workflow_handle_for(EnrichmentRunWorkflow.run, ref.workflow_id).query(
+            EnrichmentRunWorkflow.state
+        )
+    ).status
+
+
+async def test_newer_request_supersedes_the_queued_run(
+    client: Client, task_queue: str, fake_store: FakeRunStore
+) -> None:
+    job = _job()
+    first = await request_enrichment_run(client, _request(job), task_queue=task_queue)
+    assert first.created and first.previous_run_id is None
+    # The row exists (Pending at least) as soon as the request returns.
+    assert first.run_id in fake_store.rows
+
+    second = await request_enrichment_run(client, _request(job, cv_version_id="cv-2"), task_queue=task_queue)
+    assert second.previous_run_id == first.run_id
+    old = await client.get_workflow_handle_for(EnrichmentRunWorkflow.run, first.workflow_id).result()
+    assert old.status == RunStatus.SUPERSEDED and old.superseded_by == second.run_id
+    await eventually(lambda: fake_store.rows[second.run_id].status == RunStatus.QUEUED)
+    assert fake_store.statuses(first.run_id)[0] == "pending"
+    assert fake_store.rows[first.run_id].status == RunStatus.SUPERSEDED
+
+    subject = client.get_workflow_handle(subject_workflow_id(ENRICHER, subject_key(job, "user-1")))
+    assert await subject.query(EnrichmentSubjectWorkflow.active_run_id) == second.run_id
+
+
+async def test_superseding_a_leased_run_refuses_its_result(client: Client, task_queue: str) -> None:
+    job = _job()
+    first = await request_enrichment_run(client, _request(job), task_queue=task_queue)
+    run = client.get_workflow_handle_for(EnrichmentRunWorkflow.run, first.workflow_id)
+    grant = await run.execute_update(EnrichmentRunWorkflow.lease, LeaseRequest("worker-a"))
+    await request_enrichment_run(client, _request(job), task_queue=task_queue)
+    await run.result()
+    # The run has closed: the stale result has nowhere to go (the validator case, with the
+    # run still open, is covered on the time-skipping server).
+    with pytest.raises(RPCError):
+        await run.execute_update(EnrichmentRunWorkflow.complete, CompleteRequest(grant.lease_token, 80, "stale"))
+    assert (await run.query(EnrichmentRunWorkflow.state)).status == RunStatus.SUPERSEDED
+
+
+async def test_idempotency_key_returns_the_same_run(client: Client, task_queue: str) -> None:
+    job = _job()
+    first = await request_enrichment_run(client, _request(job, idempotency_key="k1"), task_queue=task_queue)
+    again = await request_enrichment_run(client, _request(job, idempotency_key="k1"), task_queue=task_queue)
+    assert again.run_id == first.run_id and not again.created
+    assert await _status(client, first) == RunStatus.QUEUED
+
+
+async def test_concurrent_requests_leave_exactly_one_active_run(
+    client: Client, task_queue: str, fake_store: FakeRunStore
+) -> None:
+    job = _job()
+    # The subject workflow does not exist yet: every request races to start it.
+    refs = await asyncio.gather(
+        *(request_enrichment_run(client, _request(job), task_queue=task_queue) for _ in range(8))
+    )
+    assert len({r.run_id for r in refs}) == 8
+    # Serialised: each request superseded exactly the one before it.
+    superseded = [r.previous_run_id for r in refs if r.previous_run_id]
+    assert len(superseded) == 7 and len(set(superseded)) == 7
+    (winner,) = [r for r in refs if r.run_id not in superseded]
+
+    def settled() -> bool:
+        rows = [fake_store.rows.get(r.run_id) for r in refs]
+        statuses = [row.status for row in rows if row is not None]
+        return statuses.count(RunStatus.SUPERSEDED) == 7 and fake_store.rows[winner.run_id].status == RunStatus.QUEUED
+
+    await eventually(settled, what="one queued run, seven superseded")
+    subject = client.get_workflow_handle(subject_workflow_id(ENRICHER, subject_key(job, "user-1")))
+    assert await subject.query(EnrichmentSubjectWorkflow.active_run_id) == winner.run_id
+
+
+async def test_concurrent_leases_grant_exactly_one(client: Client, task_queue: str) -> None:
+    ref = await request_enrichment_run(client, _request(_job()), task_queue=task_queue)
+    run = client.get_workflow_handle_for(EnrichmentRunWorkflow.run, ref.workflow_id)
+    results = await asyncio.gather(
+        *(run.execute_update(EnrichmentRunWorkflow.lease, LeaseRequest(f"worker-{i}")) for i in range(6)),
+        return_exceptions=True,
+    )
+    grants = [r for r in results if not isinstance(r, BaseException)]
+    refusals = [r for r in results if isinstance(r, WorkflowUpdateFailedError)]
+    assert len(grants) == 1 and len(refusals) == 5
+    assert {getattr(r.cause, "type", None) for r in refusals} == {RejectionType.NOT_QUEUED}
+    state = await run.query(EnrichmentRunWorkflow.state)
+    (grant,) = grants
+    assert state.status == RunStatus.LEASED and state.attempt == 1
+    assert state.worker_id == f"worker-{results.index(grant)}"
+
+
+async def test_request_for_another_subject_is_rejected(client: Client, task_queue: str) -> None:
+    job = _job()
+    await request_enrichment_run(client, _request(job), task_queue=task_queue)
+    subject = client.get_workflow_handle(subject_workflow_id(ENRICHER, subject_key(job, "user-1")))
+    with pytest.raises(WorkflowUpdateFailedError) as raised:
+        await subject.execute_update(EnrichmentSubjectWorkflow.request_run, _request(job, user_id="someone-else"))
+    assert getattr(raised.value.cause, "type", None) == RejectionType.INVALID_REQUEST
+
+
+async def test_continue_as_new_carries_the_active_run_and_keys(
+    client: Client, task_queue: str, fake_store: FakeRunStore
+) -> None:
+    job = _job()
+    key = subject_key(job, "user-1")
+    workflow_id = subject_workflow_id(ENRICHER, key)
+    # Started by hand with a tiny threshold, so a few requests force continue-as-new.
+    first = await client.start_workflow(
+        EnrichmentSubjectWorkflow.run,
+        EnrichmentSubjectInput(enricher_type=ENRICHER, subject_key=key, continue_as_new_after=2),
+        id=workflow_id,
+        task_queue=task_queue,
+    )
+    refs = [
+        await request_enrichment_run(client, _request(job, idempotency_key=f"k{i}"), task_queue=task_queue)
+        for i in range(5)
+    ]
+    subject = client.get_workflow_handle(workflow_id)
+    first_run = client.get_workflow_handle(workflow_id, run_id=first.result_run_id)
+    assert (await first_run.describe()).status == WorkflowExecutionStatus.CONTINUED_AS_NEW
+    assert await subject.query(EnrichmentSubjectWorkflow.active_run_id) == refs[-1].run_id
+    # Carried across the continue-as-new: an old key still maps to its run.
+    again = await request_enrichment_run(client, _request(job, idempotency_key="k0"), task_queue=task_queue)
+    assert again.run_id == refs[0].run_id and not again.created
+    # And a new request still supersedes the carried active run.
+    newest = await request_enrichment_run(client, _request(job), task_queue=task_queue)
+    assert newest.previous_run_id == refs[-1].run_id
+    history = [e async for e in subject.fetch_history_events()]
+    assert len(history) < 60  # the current run's history only holds the requests since the last continue-as-new

@@ -1,0 +1,126 @@
+"""The ``enrichment_runs`` read model: what the run workflows last recorded about each run.
+
+Temporal is the source of truth (leases and completions are arbitrated by the run workflow's
+updates); this table serves listings, subject history and the gateway's search for queued
+work. ``record`` applies a snapshot only if it is newer than the stored one, so activity
+retries and late deliveries are harmless.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from vitae.enrichment_contracts import RunSnapshot, RunStatus
+
+_COLUMNS = [f.name for f in fields(RunSnapshot)]
+_INSERT_COLUMNS = ", ".join(_COLUMNS)
+_PLACEHOLDERS = ", ".join(f"${i}" for i in range(1, len(_COLUMNS) + 1))
+_UPDATES = ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS if c != "run_id")
+_SELECT = f"SELECT {_INSERT_COLUMNS} FROM enrichment_runs"
+
+
+@dataclass(frozen=True)
+class RunPage:
+    runs: list[RunSnapshot]
+    # Pass back as ``cursor`` for the next (older) page; None on the last page.
+    next_cursor: str | None
+
+
+def _row_to_snapshot(row: asyncpg.Record) -> RunSnapshot:
+    values: dict[str, Any] = dict(row)
+    values["status"] = RunStatus(values["status"])
+    return RunSnapshot(**values)
+
+
+def _encode_cursor(run: RunSnapshot) -> str:
+    raw = json.dumps([run.requested_at.isoformat(), run.run_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        requested_at, run_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return datetime.fromisoformat(requested_at), str(run_id)
+    except (ValueError, TypeError) as err:
+        raise ValueError("invalid history cursor") from err
+
+
+class EnrichmentRuns:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def connect(cls, dsn: str, *, max_size: int = 10) -> EnrichmentRuns:
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=max_size)
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def record(self, snapshot: RunSnapshot) -> bool:
+        """Store the snapshot unless a newer (or the same) state version is already stored.
+
+        True when the row changed. One statement, so concurrent writers need no lock: the
+        conflict check and the version comparison happen atomically on the row.
+        """
+        values = [getattr(snapshot, c) for c in _COLUMNS]
+        values[_COLUMNS.index("status")] = snapshot.status.value
+        result = await self._pool.execute(
+            f"""INSERT INTO enrichment_runs ({_INSERT_COLUMNS}) VALUES ({_PLACEHOLDERS})
+                ON CONFLICT (run_id) DO UPDATE SET {_UPDATES}, updated_at = now()
+                WHERE enrichment_runs.state_version < EXCLUDED.state_version""",
+            *values,
+        )
+        return bool(result.endswith(" 1"))
+
+    async def get(self, run_id: str) -> RunSnapshot | None:
+        row = await self._pool.fetchrow(f"{_SELECT} WHERE run_id = $1", run_id)
+        return _row_to_snapshot(row) if row else None
+
+    async def history(self, enricher_type: str, subject: str, *, limit: int = 20, cursor: str | None = None) -> RunPage:
+        """A subject's runs, newest request first, a page at a time (keyset pagination)."""
+        if cursor is None:
+            rows = await self._pool.fetch(
+                f"""{_SELECT} WHERE enricher_type = $1 AND subject_key = $2
+                    ORDER BY requested_at DESC, run_id DESC LIMIT $3""",
+                enricher_type,
+                subject,
+                limit + 1,
+            )
+        else:
+            before_at, before_id = _decode_cursor(cursor)
+            rows = await self._pool.fetch(
+                f"""{_SELECT} WHERE enricher_type = $1 AND subject_key = $2
+                      AND (requested_at, run_id) < ($3, $4)
+                    ORDER BY requested_at DESC, run_id DESC LIMIT $5""",
+                enricher_type,
+                subject,
+                before_at,
+                before_id,
+                limit + 1,
+            )
+        runs = [_row_to_snapshot(r) for r in rows[:limit]]
+        # One extra row fetched tells whether an older page exists without a COUNT.
+        return RunPage(runs=runs, next_cursor=_encode_cursor(runs[-1]) if len(rows) > limit else None)
+
+    async def next_queued(self, enricher_types: Sequence[str], limit: int = 10) -> list[RunSnapshot]:
+        """Queued runs for these enricher types, longest-waiting first.
+
+        No row locks: two gateways may see the same run, and the run workflow's ``lease``
+        update lets exactly one of them have it. A run just leased may still show as queued
+        for a moment; its lease attempt is then rejected and the caller moves on.
+        """
+        rows = await self._pool.fetch(
+            f"""{_SELECT} WHERE status = 'queued' AND enricher_type = ANY($1::text[])
+                ORDER BY queued_at, run_id LIMIT $2""",
+            list(enricher_types),
+            limit,
+        )
+        return [_row_to_snapshot(r) for r in rows]
