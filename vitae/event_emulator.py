@@ -26,7 +26,9 @@ from vitae.stores.blob import BlobStore
 
 log = logging.getLogger("vitae.event_emulator")
 
-POLL_SECONDS = 1.0
+# Listing is O(blobs in the container); uploads through the API deliver their own event, so
+# this only sets how soon a blob written directly by another client is noticed.
+POLL_SECONDS = 2.0
 # Blobs modified this long before the watermark are re-checked, to tolerate clock skew
 # between the listing's timestamps and our bookkeeping.
 _OVERLAP = timedelta(seconds=5)

@@ -36,12 +36,18 @@ async def upload_resume(
     PDFs are accepted here and end as failed jobs with an error code, so nothing is lost.
     """
     settings = services.settings
-    size = file.size if file.size is not None else 0
-    if size > settings.max_upload_bytes:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=f"file exceeds {settings.max_upload_bytes} bytes")
+    limit = settings.max_upload_bytes
+    too_large = HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=f"file exceeds {limit} bytes")
+    if file.size is not None and file.size > limit:
+        raise too_large
+    # Hash and measure the spooled upload ourselves: a client's declared size is not trusted.
     digest = hashlib.sha256()
+    size = 0
     while chunk := await file.read(_CHUNK):
         digest.update(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise too_large
     await file.seek(0)
     file_id = uuid.uuid4().hex
     name = incoming_blob_name(tenant, file_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ class LiveStack:
 @pytest.fixture(scope="session")
 def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
     state_dir = tmp_path_factory.mktemp("vitae-e2e")
+    # Workers re-read the model alias every 2 s (30 s by default), so rollout tests are quick.
+    os.environ["VITAE_MODEL_REFRESH_SECONDS"] = "2"
     try:
         info = up(state_dir, quiet=True, timeout=120)
         settings = Settings(**{k.removeprefix("VITAE_").lower(): v for k, v in info.env.items()})
@@ -44,6 +47,7 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
         yield LiveStack(info, state_dir, settings, info.env["VITAE_API_URL"], creds["api_key"])
     finally:
         down(state_dir)
+        os.environ.pop("VITAE_MODEL_REFRESH_SECONDS", None)
 
 
 @pytest_asyncio.fixture(loop_scope="session")
