@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,7 @@ from .lexicon import (
     SEED_SKILLS,
     TITLE_WORDS,
 )
-from .text import Document, Token
+from .text import Document
 
 FEATURE_VERSION = 1
 MAX_GAZ_LEN = 4
@@ -99,6 +99,68 @@ def normalize_skill_key(tokens: Iterable[str]) -> tuple[str, ...]:
     return tuple(t.lower() for t in tokens)
 
 
+class _HashCache(dict[str, int]):
+    """feature string -> bucket id; a plain dict lookup (faster than ``lru_cache``), bounded."""
+
+    def __init__(self, mod: int, limit: int = 1 << 20) -> None:
+        super().__init__()
+        self._mod = mod
+        self._limit = limit
+
+    def __missing__(self, feature: str) -> int:
+        if len(self) >= self._limit:
+            self.clear()
+        value = zlib.crc32(feature.encode("utf-8")) % self._mod + 1
+        self[feature] = value
+        return value
+
+
+# Word-level features, hashed once per distinct word: (own features, as neighbour at -2/-1/+1/+2).
+_WordIds = tuple[tuple[int, ...], int, int, int, int]
+
+
+# Contextual feature groups: each maps the key :meth:`FeatureExtractor._contextual` computes for a
+# token to its feature names; ``features`` hashes each distinct key once.
+def _g_neighbour_shapes(ms: str, ps: str, mx: str, lex: str, px: str) -> tuple[str, ...]:
+    return ("s-1=" + ms + "|" + ps, "x-1=" + mx + "|" + lex + "|" + px)
+
+
+def _g_layout(li: int, ll: int, ti: int, shape: str, flags: str) -> tuple[str, ...]:
+    return (f"li={li}", f"ti={ti}|ll={ll}", f"li={li}|s={shape}|ll={ll}", f"ti={ti}|s={shape}|f={flags}")
+
+
+def _g_section_word(section: str, lower: str, flags: str, lex: str) -> tuple[str, ...]:
+    sec = "sec=" + section
+    return (sec, sec + "|w=" + lower, sec + "|f=" + flags, sec + "|x=" + lex)
+
+
+def _g_line(section: str, sh: str, kind: str, ti: int, first: str) -> tuple[str, ...]:
+    return (f"sec={section}|since={sh}|kind={kind}", f"kind={kind}|ti={ti}", "first=" + first, f"first={first}|ti={ti}")
+
+
+def _g_gazetteer(gaz: str, section: str) -> tuple[str, ...]:
+    return ("g=" + gaz, "g=" + gaz + "|sec=" + section)
+
+
+def _g_prev_word(prev: str, lower: str) -> tuple[str, ...]:
+    return ("w-1w=" + prev + "|" + lower,)
+
+
+def _g_next_word(lower: str, nxt: str) -> tuple[str, ...]:
+    return ("ww+1=" + lower + "|" + nxt,)
+
+
+_GROUPS: tuple[Callable[..., tuple[str, ...]], ...] = (
+    _g_neighbour_shapes,
+    _g_layout,
+    _g_section_word,
+    _g_line,
+    _g_gazetteer,
+    _g_prev_word,
+    _g_next_word,
+)
+
+
 @dataclass
 class FeatureConfig:
     n_buckets: int = 1 << 18
@@ -137,13 +199,39 @@ class FeatureExtractor:
             if 0 < len(key) <= MAX_GAZ_LEN:
                 gaz.setdefault(key[0], set()).add(key)
         self._gaz = gaz
-        self._hash = functools.lru_cache(maxsize=1 << 18)(self._hash_uncached)
+        self._hash = _HashCache(self._mod)
         self._word = functools.lru_cache(maxsize=1 << 16)(self._word_uncached)
+        self._word_ids_cache: dict[str, _WordIds] = {}
+        self._group_ids: list[dict[tuple[Any, ...], tuple[int, ...]]] = [{} for _ in _GROUPS]
+        h = self._hash
+        self._boundary_ids = (h["w-2=<B>"], h["w-1=<B>"], h["w+1=<B>"], h["w+2=<B>"])
         self.n_features = len(self.feature_names(self._dummy_doc())[0])
 
     # -- hashing ---------------------------------------------------------------------------
-    def _hash_uncached(self, feature: str) -> int:
-        return zlib.crc32(feature.encode("utf-8")) % self._mod + 1
+    def _group_miss(self, group: int, key: tuple[Any, ...]) -> tuple[int, ...]:
+        h = self._hash
+        ids = tuple(h[name] for name in _GROUPS[group](*key))
+        self._group_ids[group][key] = ids
+        return ids
+
+    def _word_ids(self, word: str) -> _WordIds:
+        ids = self._word_ids_cache.get(word)
+        if ids is None:
+            if len(self._word_ids_cache) >= 1 << 18:
+                self._word_ids_cache.clear()
+            lower, shape, flags, lex, suf = self._word(word)
+            h = self._hash
+            own = (
+                h["w=" + lower],
+                h["s=" + shape],
+                h["p3=" + lower[:3]],
+                h["s3=" + suf],
+                h["f=" + flags],
+                h["x=" + lex],
+            )
+            ids = (own, h["w-2=" + lower], h["w-1=" + lower], h["w+1=" + lower], h["w+2=" + lower])
+            self._word_ids_cache[word] = ids
+        return ids
 
     def _word_uncached(self, word: str) -> tuple[str, str, str, str, str]:
         lower = word.lower()
@@ -184,41 +272,21 @@ class FeatureExtractor:
                 i += 1
         return tags
 
-    @staticmethod
-    def _context(
-        words: list[tuple[str, str, str, str, str]],
-        tokens: list[Token],
-        i: int,
-        offset: int,
-    ) -> tuple[str, str, str]:
-        """(lowercase, shape, lexical class) of the neighbour at ``offset`` on the same line."""
-        j = i + offset
-        if 0 <= j < len(tokens) and tokens[j].line == tokens[i].line:
-            w = words[j]
-            return w[0], w[1], w[3]
-        return ("<B>", "<B>", "<B>")
-
-    def feature_names(self, doc: Document) -> list[list[str]]:
+    def _line_info(
+        self, doc: Document, words: list[tuple[str, str, str, str, str]]
+    ) -> tuple[dict[int, list[int]], dict[int, tuple[str, str, str, str, int]]]:
+        """Token indices per line and, per line, (section, since-header bucket, kind, first word,
+        100 * line-index bucket + line-length bucket)."""
         tokens = doc.tokens
-        n = len(tokens)
-        if n == 0:
-            return []
-        words = [self._word(t.text) for t in tokens]
-        lowers = [w[0] for w in words]
-        gaz = self._gazetteer_tags(lowers)
-
-        # Per-line summaries.
         lines: dict[int, list[int]] = {}
         for i, tok in enumerate(tokens):
             lines.setdefault(tok.line, []).append(i)
-        line_order = sorted(lines)
-        line_rank = {line: r for r, line in enumerate(line_order)}  # index among non-empty lines
         text = doc.text
         starts = doc.line_starts
-        line_info: dict[int, tuple[str, int, str, str]] = {}
+        info: dict[int, tuple[str, str, str, str, int]] = {}
         section = "top"
         since_header = 0
-        for line in line_order:
+        for rank, line in enumerate(sorted(lines)):  # rank: index among non-empty lines
             idxs = lines[line]
             end = starts[line + 1] if line + 1 < len(starts) else len(text)
             header = header_section(text[starts[line] : end])
@@ -232,59 +300,111 @@ class FeatureExtractor:
                 has_year = any(words[i][3] == "year" for i in idxs)
                 has_colon = any(tokens[i].text == ":" for i in idxs)
                 kind = f"{_bucket(10 * n_title // len(idxs), (2, 5, 8))}{int(has_year)}{int(has_colon)}"
-            line_info[line] = (section, since_header, kind, lowers[idxs[0]])
+            li = _bucket(rank, (0, 1, 2, 3, 5, 8, 15))
+            ll = _bucket(len(idxs), (1, 2, 3, 4, 6, 10))
+            sh = _bucket(since_header, (0, 1, 2, 3, 5, 10))
+            info[line] = (section, f"{sh}", kind, words[idxs[0]][0], li * 100 + ll)
+        return lines, info
 
-        out: list[list[str]] = []
+    def _contextual(self, doc: Document) -> tuple[list[tuple[tuple[Any, ...], ...]], list[tuple[str, ...]]]:
+        """Per token: the keys of its contextual feature groups (see :data:`_GROUPS`), and its
+        neighbours' texts (-2, -1, +1, +2 on the same line, ``""`` at the line boundary)."""
+        tokens = doc.tokens
+        words = [self._word(t.text) for t in tokens]
+        lowers = [w[0] for w in words]
+        gaz = self._gazetteer_tags(lowers)
+        _lines, line_info = self._line_info(doc, words)
+        keys: list[tuple[tuple[Any, ...], ...]] = []
+        neighbours: list[tuple[str, ...]] = []
+        n = len(tokens)
+        b = ("<B>", "<B>", "<B>", "<B>")
         for i, tok in enumerate(tokens):
-            lower, shape, flags, lex, suf = words[i]
-            section, since, kind, first = line_info[tok.line]
-            idxs = lines[tok.line]
-            pos_in_line = tok.index_in_line
-            line_len = len(idxs)
+            lower, shape, flags, lex, _suf = words[i]
+            section, sh, kind, first, li_ll = line_info[tok.line]
+            li, ll = divmod(li_ll, 100)
+            line = tok.line
+            m2 = i >= 2 and tokens[i - 2].line == line
+            m1 = words[i - 1] if i >= 1 and tokens[i - 1].line == line else b
+            p1 = words[i + 1] if i + 1 < n and tokens[i + 1].line == line else b
+            p2 = i + 2 < n and tokens[i + 2].line == line
+            neighbours.append(
+                (
+                    tokens[i - 2].text if m2 else "",
+                    tokens[i - 1].text if m1 is not b else "",
+                    tokens[i + 1].text if p1 is not b else "",
+                    tokens[i + 2].text if p2 else "",
+                )
+            )
+            pos = tok.index_in_line
+            ti = 0 if pos <= 0 else 1 if pos <= 1 else 2 if pos <= 2 else 3 if pos <= 3 else 4 if pos <= 5 else 5
+            keys.append(
+                (
+                    (m1[1], p1[1], m1[3], lex, p1[3]),
+                    (li, ll, ti, shape, flags),
+                    (section, lower, flags, lex),
+                    (section, sh, kind, ti, first),
+                    (gaz[i], section),
+                    (m1[0], lower),
+                    (lower, p1[0]),
+                )
+            )
+        return keys, neighbours
 
-            m2, m1, p1, p2 = (self._context(words, tokens, i, off) for off in (-2, -1, 1, 2))
-            li = _bucket(line_rank[tok.line], (0, 1, 2, 3, 5, 8, 15))
-            ti = _bucket(pos_in_line, (0, 1, 2, 3, 5))
-            ll = _bucket(line_len, (1, 2, 3, 4, 6, 10))
-            sh = _bucket(since, (0, 1, 2, 3, 5, 10))
+    def feature_names(self, doc: Document) -> list[list[str]]:
+        """All feature names per token (the readable form of :meth:`features`)."""
+        if not doc.tokens:
+            return []
+        contextual, neighbours = self._contextual(doc)
+        out: list[list[str]] = []
+        for tok, keys, (m2, m1, p1, p2) in zip(doc.tokens, contextual, neighbours, strict=True):
+            row = ["b"] + [name for group, key in zip(_GROUPS, keys, strict=True) for name in group(*key)]
+            lower, shape, flags, lex, suf = self._word(tok.text)
+
+            def low(word: str) -> str:
+                return self._word(word)[0] if word else "<B>"
+
             out.append(
                 [
-                    "b",
                     "w=" + lower,
                     "s=" + shape,
                     "p3=" + lower[:3],
                     "s3=" + suf,
                     "f=" + flags,
                     "x=" + lex,
-                    "w-1=" + m1[0],
-                    "w+1=" + p1[0],
-                    "w-2=" + m2[0],
-                    "w+2=" + p2[0],
-                    "s-1=" + m1[1] + "|" + p1[1],
-                    "x-1=" + m1[2] + "|" + lex + "|" + p1[2],
-                    f"li={li}",
-                    f"ti={ti}|ll={ll}",
-                    f"li={li}|s={shape}|ll={ll}",
-                    f"ti={ti}|s={shape}|f={flags}",
-                    "sec=" + section,
-                    "sec=" + section + "|w=" + lower,
-                    "sec=" + section + "|f=" + flags,
-                    "sec=" + section + "|x=" + lex,
-                    f"sec={section}|since={sh}|kind={kind}",
-                    f"kind={kind}|ti={ti}",
-                    "first=" + first,
-                    "first=" + first + "|ti=" + str(ti),
-                    "g=" + gaz[i],
-                    "g=" + gaz[i] + "|sec=" + section,
-                    "w-1w=" + m1[0] + "|" + lower,
-                    "ww+1=" + lower + "|" + p1[0],
+                    "w-2=" + low(m2),
+                    "w-1=" + low(m1),
+                    "w+1=" + low(p1),
+                    "w+2=" + low(p2),
+                    *row,
                 ]
             )
         return out
 
     def features(self, doc: Document) -> np.ndarray:
-        names = self.feature_names(doc)
-        h = self._hash
-        if not names:
+        """Hashed ids ``[n_tokens, n_features]``: the ids of :meth:`feature_names`, with the
+        word-level ones hashed once per distinct word (same ids, fewer string operations)."""
+        if not doc.tokens:
             return np.zeros((0, self.n_features), dtype=np.int64)
-        return np.array([[h(f) for f in row] for row in names], dtype=np.int64)
+        contextual, neighbours = self._contextual(doc)
+        word_ids = self._word_ids
+        bm2, bm1, bp1, bp2 = self._boundary_ids
+        caches = self._group_ids
+        if sum(len(c) for c in caches) > 1 << 20:
+            for c in caches:
+                c.clear()
+        missing = self._group_miss
+        bias = self._hash["b"]
+        rows: list[list[int]] = []
+        for tok, keys, (m2, m1, p1, p2) in zip(doc.tokens, contextual, neighbours, strict=True):
+            ids = [bias, *word_ids(tok.text)[0]]
+            ids.append(word_ids(m2)[1] if m2 else bm2)
+            ids.append(word_ids(m1)[2] if m1 else bm1)
+            ids.append(word_ids(p1)[3] if p1 else bp1)
+            ids.append(word_ids(p2)[4] if p2 else bp2)
+            for g, key in enumerate(keys):
+                got = caches[g].get(key)
+                if got is None:
+                    got = missing(g, key)
+                ids.extend(got)
+            rows.append(ids)
+        return np.array(rows, dtype=np.int64)

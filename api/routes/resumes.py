@@ -14,6 +14,7 @@ from fastapi import APIRouter, File, Header, HTTPException, Query, UploadFile, s
 
 from api.deps import Services, TenantId
 from api.routes.jobs import job_view
+from model_runtime.structure import normalize_skill
 from vitae.blob_events import blob_created_event
 from vitae.contracts import ResumeInferenceInput, job_id_for_blob, workflow_id_for_job
 from vitae.ingestion import incoming_blob_name, start_inference
@@ -158,7 +159,8 @@ async def search_resumes(
     skill: Annotated[str, Query(min_length=1, max_length=100, description="A skill, case-insensitive")],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
-    items = await services.results.find_by_skill(tenant, skill, limit)
+    # Same normalisation as the stored skillsNormalized ("k8s" finds "kubernetes").
+    items = await services.results.find_by_skill(tenant, normalize_skill(skill), limit)
     return {"skill": skill, "count": len(items), "items": items}
 
 

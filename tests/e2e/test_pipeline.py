@@ -183,8 +183,9 @@ async def test_reprocess_makes_a_new_job_and_idempotency_key_dedupes(
 async def test_search_by_skill_finds_only_own_tenant(live_stack: LiveStack, api: httpx.AsyncClient) -> None:
     ok = await upload(api, FIXTURES / "resume_ok.pdf")
     await wait_for_job(api, ok["jobId"])
-    found = (await api.get("/v1/resumes", params={"skill": "Kubernetes"})).json()
-    assert ok["fileId"] in {i["fileId"] for i in found["items"]}
+    for query in ("Kubernetes", "k8s"):  # aliases resolve through the skills taxonomy
+        found = (await api.get("/v1/resumes", params={"skill": query})).json()
+        assert ok["fileId"] in {i["fileId"] for i in found["items"]}, query
 
 
 async def test_metrics_are_exported_with_model_version(live_stack: LiveStack, api: httpx.AsyncClient) -> None:

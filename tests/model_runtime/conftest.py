@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from model_runtime.registry import ModelRegistry
 from model_runtime.training import TrainConfig, TrainResult, train_model
 
 TINY = TrainConfig(epochs=3, n_buckets=1 << 14, generated_docs=60, use_skill_lexicon=False)
@@ -17,3 +18,12 @@ def tiny_model(out: Path, seed: int = 13) -> TrainResult:
 @pytest.fixture(scope="session")
 def tiny_result(tmp_path_factory: pytest.TempPathFactory) -> TrainResult:
     return tiny_model(tmp_path_factory.mktemp("tiny") / "model")
+
+
+@pytest.fixture(scope="session")
+def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An initialised, empty MLflow SQLite store (schema migrations run once per session)."""
+    folder = tmp_path_factory.mktemp("mlflow-template")
+    db = folder / "mlflow.db"
+    ModelRegistry(f"sqlite:///{db}", (folder / "a").as_uri(), "init", folder / "c").list_versions()
+    return db

@@ -70,3 +70,16 @@ def test_dataturks_defects_repaired(tmp_path: Path) -> None:
         ("SKILL", "Java"),
         ("SKILL", "Python"),
     ]
+
+
+def test_cross_validation_reports_per_label_mean_and_std(tmp_path: Path) -> None:
+    from model_runtime.cv import cross_validate
+
+    from .conftest import TINY
+
+    out = cross_validate(tmp_path / "no-shared-data", folds=2, seed=3, config=TINY)
+    assert out["folds"] == 2 and out["data_source"] == "generated"
+    assert set(out["labels"]) >= {"NAME", "SKILL"}
+    for row in [*out["labels"].values(), out["micro"]]:
+        assert 0.0 <= row["mean"] <= 1.0 and row["std"] >= 0.0
+    assert 0.0 < out["micro_pooled"] <= 1.0

@@ -81,3 +81,27 @@ def test_predictions_on_generated_docs_are_exact(tiny_result: TrainResult) -> No
     for doc in generate_corpus(5, seed=99):
         for ent in predictor.predict(doc.text).entities:
             assert doc.text[ent.start : ent.end] == ent.text
+
+
+def test_feature_ids_are_the_hashed_feature_names() -> None:
+    """The fast path (ids cached per word and per context key) hashes exactly the named features,
+    so models trained before the speed-up score identically."""
+    import zlib
+
+    from model_runtime.features import FeatureConfig, FeatureExtractor
+
+    fx = FeatureExtractor(FeatureConfig(n_buckets=1 << 14))
+    doc = tokenize(RESUME + "\nCSharp developer, C# and C++ 2012 - 2016\n")
+    ids = fx.features(doc)
+    names = fx.feature_names(doc)
+    assert ids.shape == (len(doc.tokens), fx.n_features) == (len(names), len(names[0]))
+    expected = [sorted(zlib.crc32(n.encode()) % ((1 << 14) - 1) + 1 for n in row) for row in names]
+    assert [sorted(row) for row in ids.tolist()] == expected
+    assert np.array_equal(fx.features(doc), ids)  # warm caches give the same ids
+
+
+def test_skill_lists_become_one_entity_per_skill(tiny_result: TrainResult) -> None:
+    predictor = ResumePredictor.load(tiny_result.model_dir, name="t", version="1")
+    for ent in predictor.predict(RESUME).entities:
+        if ent.label == "SKILL":
+            assert "," not in ent.text

@@ -16,15 +16,6 @@ from model_runtime.training import TrainResult
 from .conftest import tiny_model
 
 
-@pytest.fixture(scope="session")
-def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An initialised, empty MLflow SQLite store (schema migrations run once per session)."""
-    folder = tmp_path_factory.mktemp("mlflow-template")
-    db = folder / "mlflow.db"
-    ModelRegistry(f"sqlite:///{db}", (folder / "a").as_uri(), "init", folder / "c").list_versions()
-    return db
-
-
 @pytest.fixture()
 def registry(tmp_path: Path, empty_store: Path) -> ModelRegistry:
     shutil.copy(empty_store, tmp_path / "mlflow.db")

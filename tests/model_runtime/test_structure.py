@@ -71,5 +71,23 @@ def test_structure_empty() -> None:
         "education",
         "skills",
         "skillsNormalized",
+        "skillCategories",
         "yearsOfExperience",
     }
+
+
+def test_skill_taxonomy_normalises_aliases() -> None:
+    from model_runtime.structure import normalize_skill
+
+    assert normalize_skill("JS") == "javascript"
+    assert normalize_skill("JavaScript") == "javascript"
+    assert normalize_skill("k8s") == "kubernetes"
+    assert normalize_skill("Kubernetes,") == "kubernetes"
+    assert normalize_skill("MS-Excel") == "excel"
+    assert normalize_skill("Scikit-Learn") == "scikit-learn"
+    assert normalize_skill("Postgres") == "postgresql"
+    assert normalize_skill("Some Inhouse Tool") == "some inhouse tool"  # unknown: normalised mention
+    ents = [Entity("SKILL", t, i * 10, i * 10 + len(t), 1, 0.9, "model") for i, t in enumerate(["JS", "k8s", "Foo"])]
+    out = structure_entities(ents)
+    assert out["skillsNormalized"] == ["javascript", "kubernetes", "foo"]
+    assert out["skillCategories"] == {"language": ["javascript"], "devops": ["kubernetes"]}

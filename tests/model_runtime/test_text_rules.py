@@ -56,3 +56,12 @@ def test_normalisation() -> None:
     assert normalize_value("Senior\n  Engineer") == "senior engineer"
     assert canonical_link("https://www.Indeed.com/r/a-\nb/") == "indeed.com/r/a-b"
     assert normalize_value("+91 98765-43210", "PHONE") == "9876543210"
+
+
+def test_graduation_years_next_to_education_lines() -> None:
+    from model_runtime.rules import find_graduation_years
+    from model_runtime.text import line_starts
+
+    text = "EDUCATION\nB.Tech in CS\nSome College\n\n2012 to 2016\nExperience 2018\n"
+    found = find_graduation_years(text, line_starts(text), {1, 2})
+    assert [text[s:e] for _, s, e in found] == ["2016"]  # end of the range; line 5 is too far
