@@ -9,7 +9,8 @@ from fastapi import FastAPI
 
 from api.deps import ApiServices
 from api.middleware import add_request_metrics
-from api.routes import jobs, ops, resumes
+from api.routes import cvs, enrichment, jobs, ops, resumes
+from vitae.enrichment_core import EnrichmentCore
 from vitae.settings import Settings, get_settings
 from vitae.stores.blob import BlobStore
 from vitae.stores.cosmos import ResultStore
@@ -29,9 +30,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         results = await ResultStore.open(settings)
         temporal = await connect_temporal(settings)
         app.state.services = ApiServices(settings, ledger, blobs, results, temporal, telemetry)
+        app.state.enrichment = await EnrichmentCore.open(settings, blobs=blobs, temporal=temporal)
         try:
             yield
         finally:
+            await app.state.enrichment.close()
             await results.close()
             await blobs.close()
             await ledger.close()
@@ -46,4 +49,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(resumes.router)
     app.include_router(jobs.router)
+    app.include_router(cvs.router)
+    app.include_router(enrichment.router)
     return app

@@ -18,6 +18,7 @@ from temporalio.worker import Worker
 
 from activities.blob_storage import BlobActivities
 from activities.cosmos_results import CosmosActivities
+from activities.enrichment_store import EnrichmentStoreActivities
 from activities.extraction_pool import ExtractionPool
 from activities.job_ledger import LedgerActivities
 from activities.model_inference import InferenceActivities
@@ -28,9 +29,11 @@ from vitae.pdf_text import ExtractionLimits
 from vitae.settings import Settings
 from vitae.stores.blob import BlobStore
 from vitae.stores.cosmos import ResultStore
+from vitae.stores.enrichment_runs import EnrichmentRuns
 from vitae.stores.ledger import Ledger
 from vitae.telemetry import setup_telemetry
 from vitae.temporal import connect_temporal
+from workflows.enrichment import EnrichmentRunWorkflow, EnrichmentSubjectWorkflow
 from workflows.resume_inference import ResumeInferenceWorkflow
 from workflows.sandbox import workflow_runner
 
@@ -43,6 +46,7 @@ async def run_worker(settings: Settings, port: int) -> None:
     ledger = await Ledger.connect(settings.database_url.get_secret_value(), max_size=settings.database_pool_size)
     results = await ResultStore.open(settings)
     blobs = BlobStore.from_settings(settings)
+    enrichment_runs = await EnrichmentRuns.connect(settings.database_url.get_secret_value(), max_size=4)
     model = ProductionModel(registry_from_settings(settings), settings.model_alias, settings.model_refresh_seconds)
     predictor = await asyncio.to_thread(model.get)
     log.info("serving model %s version %s", predictor.name, predictor.version)
@@ -64,11 +68,12 @@ async def run_worker(settings: Settings, port: int) -> None:
         blob_activities.write_artifacts,
         InferenceActivities(model, blob_activities.read_text, telemetry.model).run_inference,
         CosmosActivities(results).persist_result,
+        EnrichmentStoreActivities(enrichment_runs).record_run,
     ]
     worker = Worker(
         client,
         task_queue=settings.temporal_task_queue,
-        workflows=[ResumeInferenceWorkflow],
+        workflows=[ResumeInferenceWorkflow, EnrichmentSubjectWorkflow, EnrichmentRunWorkflow],
         activities=activities,
         workflow_runner=workflow_runner(),
         max_concurrent_activities=16,
@@ -92,4 +97,5 @@ async def run_worker(settings: Settings, port: int) -> None:
         extractor.close()
         await results.close()
         await blobs.close()
+        await enrichment_runs.close()
         await ledger.close()

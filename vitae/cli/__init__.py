@@ -19,7 +19,8 @@ _COMMAND_MODULES = (
     "vitae.cli.stack",  # up, down, status
     "vitae.cli.resumes",  # upload, result, replay, tenant
     "vitae.cli.model",  # model train | list | ...
-    "vitae.cli.services",  # run worker | api | bridge | event-emulator
+    "vitae.cli.services",  # run worker | api | bridge | event-emulator | gateway
+    "vitae.cli.workers",  # worker-key create | revoke
 )
 
 

@@ -8,7 +8,7 @@ import logging
 
 from vitae.settings import get_settings
 
-SERVICES = ("worker", "api", "bridge", "event-emulator")
+SERVICES = ("worker", "api", "bridge", "event-emulator", "gateway")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,6 +39,10 @@ def _run(args: argparse.Namespace) -> int:
             from api.app import create_app
 
             app = create_app(settings)
+        elif args.service == "gateway":
+            from worker_gateway.app import create_gateway_app
+
+            app = create_gateway_app(settings)
         else:
             from api.bridge import create_bridge_app
 

@@ -104,6 +104,19 @@ class Api(App):
         return {"api": self.base_url(ports), "api_docs": f"{self.base_url(ports)}/docs"}
 
 
+class Gateway(App):
+    """The worker gateway: enrichment workers lease and complete work here."""
+
+    name = "gateway"
+    preferred_ports: ClassVar[Mapping[str, int]] = {"http": 8092}
+
+    def stack_env(self, ctx: StackContext, ports: Mapping[str, int]) -> dict[str, str]:
+        return {"VITAE_GATEWAY_URL": self.base_url(ports)}
+
+    def urls(self, ctx: StackContext, ports: Mapping[str, int]) -> dict[str, str]:
+        return {"gateway": self.base_url(ports), "gateway_docs": f"{self.base_url(ports)}/docs"}
+
+
 def app_services() -> list[App]:
     """In start order: the worker first so workflows started by the bridge get picked up."""
-    return [Worker(), Bridge(), EventEmulator(), Api()]
+    return [Worker(), Bridge(), EventEmulator(), Api(), Gateway()]

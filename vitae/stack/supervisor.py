@@ -55,6 +55,7 @@ SERVICE_ORDER = (
     "bridge",
     "event-emulator",
     "api",
+    "gateway",
 )
 
 
@@ -370,6 +371,7 @@ def render_summary(info: StackInfo) -> str:
         ("api_docs", "API docs"),
         ("api", "API"),
         ("bridge", "Event bridge"),
+        ("gateway", "Worker gateway"),
         ("azurite", "Azurite blob"),
         ("cosmos", "Cosmos emulator"),
         ("postgres", "Postgres"),
