@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 from activities.extraction_pool import ExtractionPool
 from activities.text_cache import TextCache
 from vitae.contracts import (
+    ARTIFACT_CONFLICT,
     BLOB_NOT_FOUND,
     ActivityName,
     ArtifactPointers,
@@ -22,7 +23,7 @@ from vitae.contracts import (
 )
 from vitae.pdf_text import ErrorCode, ExtractionError, ExtractionLimits
 from vitae.resume_document import explanations_document, result_document
-from vitae.stores.blob import BlobStore, BlobTooLargeError, ResourceNotFoundError
+from vitae.stores.blob import BlobStore, BlobTooLargeError, ImmutableArtifactError, ResourceNotFoundError
 
 
 def _json_bytes(doc: object) -> bytes:
@@ -95,22 +96,25 @@ class BlobActivities:
             "pipelineversion": result.pipeline_version,
         }
         prefix = f"jobs/{result.job_id}"
-        result_uri, explanations_uri = await asyncio.gather(
-            self._blobs.write_once(
-                self._artifacts,
-                f"{prefix}/result.json",
-                _json_bytes(result_document(result)),
-                content_type="application/json",
-                metadata=metadata,
-            ),
-            self._blobs.write_once(
-                self._artifacts,
-                f"{prefix}/explanations.json",
-                _json_bytes(explanations_document(result)),
-                content_type="application/json",
-                metadata=metadata,
-            ),
-        )
+        try:
+            result_uri, explanations_uri = await asyncio.gather(
+                self._blobs.write_once(
+                    self._artifacts,
+                    f"{prefix}/result.json",
+                    _json_bytes(result_document(result)),
+                    content_type="application/json",
+                    metadata=metadata,
+                ),
+                self._blobs.write_once(
+                    self._artifacts,
+                    f"{prefix}/explanations.json",
+                    _json_bytes(explanations_document(result)),
+                    content_type="application/json",
+                    metadata=metadata,
+                ),
+            )
+        except ImmutableArtifactError as err:
+            raise ApplicationError(str(err), type=ARTIFACT_CONFLICT, non_retryable=True) from None
         return ArtifactPointers(result_uri=result_uri, explanations_uri=explanations_uri)
 
     async def read_text(self, text_uri: str) -> str:

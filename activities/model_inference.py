@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from temporalio import activity
 
@@ -46,4 +47,5 @@ class InferenceActivities:
             ],
             fields=structure_entities(prediction.entities),
             inference_ms=elapsed_ms,
+            produced_at=datetime.now(UTC),
         )

@@ -33,6 +33,8 @@ class JobStatus(StrEnum):
 # Error codes a job can end with besides the PDF ones in ``vitae.pdf_text.ErrorCode``.
 INTERNAL_ERROR = "INTERNAL_ERROR"
 BLOB_NOT_FOUND = "BLOB_NOT_FOUND"
+# An immutable artifact already exists with other content: retrying cannot fix that.
+ARTIFACT_CONFLICT = "ARTIFACT_CONFLICT"
 
 
 def normalise_etag(etag: str) -> str:
@@ -129,6 +131,9 @@ class InferenceOutput:
     # Entities grouped into the resume shape (contact, experience, education, skills).
     fields: dict[str, Any]
     inference_ms: float
+    # When the model produced this output. Recorded in history, so every re-execution of
+    # the workflow after a crash builds byte-identical artifacts (workflow.now() would not).
+    produced_at: datetime
 
 
 @dataclass

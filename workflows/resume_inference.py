@@ -137,7 +137,7 @@ class ResumeInferenceWorkflow:
                 document=document,
                 inference=inference,
                 queued_at=info.start_time,
-                processed_at=workflow.now(),
+                processed_at=inference.produced_at,
             )
             # The Cosmos document and the blob artifacts are independent writes.
             persisted, artifacts = await asyncio.gather(

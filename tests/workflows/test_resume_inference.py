@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from temporalio import activity
@@ -37,6 +37,8 @@ from workflows.resume_inference import ResumeInferenceWorkflow
 from workflows.sandbox import workflow_runner
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+PRODUCED_AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 class FakeActivities:
@@ -81,7 +83,7 @@ class FakeActivities:
     async def run_inference(self, inp: InferenceInput) -> InferenceOutput:
         self.calls["infer"] += 1
         entity = EntityRecord("NAME", "Ada Lovelace", 0, 12, 1, 0.99, "model")
-        return InferenceOutput("vitae-resume-ner", "7", [entity], {"name": "Ada Lovelace"}, 4.0)
+        return InferenceOutput("vitae-resume-ner", "7", [entity], {"name": "Ada Lovelace"}, 4.0, PRODUCED_AT)
 
     @activity.defn(name=ActivityName.PERSIST_RESULT)
     async def persist_result(self, result: ResumeResult) -> PersistedResult:
@@ -92,6 +94,9 @@ class FakeActivities:
     @activity.defn(name=ActivityName.WRITE_ARTIFACTS)
     async def write_artifacts(self, result: ResumeResult) -> ArtifactPointers:
         self.calls["artifacts"] += 1
+        # Artifacts are immutable: everything in them must come from history, not the clock
+        # of whichever worker (re-)executes this step after a crash.
+        assert result.processed_at == PRODUCED_AT
         return ArtifactPointers(f"mem://{result.job_id}/result.json", f"mem://{result.job_id}/explanations.json")
 
     @activity.defn(name=ActivityName.FINALIZE_JOB)
