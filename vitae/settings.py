@@ -70,8 +70,6 @@ class Settings(BaseSettings):
     model_alias: str = "production"
     # How often a worker re-reads the alias, so promotions reach it without a redeploy.
     model_refresh_seconds: float = 30.0
-    # Option A (in-process) or Option B (managed online endpoint); see issue 3.
-    model_serving: Literal["in_process", "endpoint"] = "in_process"
     # Training data; unset => ``../shared/data`` beside the repository when present, else
     # the model trains on data the project generates.
     data_dir: Path | None = None
@@ -92,7 +90,6 @@ class Settings(BaseSettings):
     extract_processes: int = 2
 
     # --- Telemetry ------------------------------------------------------------------
-    metrics_port: int = 0  # 0 => no standalone Prometheus endpoint for this process
     applicationinsights_connection_string: SecretStr | None = None
     trace_file: Path | None = None
 

@@ -52,7 +52,6 @@ def test_up_writes_state_and_env(stack: StackInfo, stack_dir: Path) -> None:
     assert env["VITAE_TEMPORAL_ADDRESS"] == f"127.0.0.1:{stack.ports['temporal']['grpc']}"
     assert env["VITAE_COSMOS_CA_FILE"] == str(paths.root / "cosmos" / "cert.pem")
     assert env["VITAE_DATABASE_URL"].endswith(f":{stack.ports['postgres']['port']}/vitae")
-    assert "VITAE_METRICS_PORT" not in env
     assert stack.urls["temporal_ui"] == f"http://127.0.0.1:{stack.ports['temporal']['ui']}"
 
 

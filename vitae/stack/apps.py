@@ -44,9 +44,6 @@ class App(Service):
 
     def process_env(self, ctx: StackContext, ports: Mapping[str, int]) -> dict[str, str]:
         env = dict(ctx.base_env)
-        # Each process gets its own --port; an inherited VITAE_METRICS_PORT would make every
-        # app try to bind the same one.
-        env.pop("VITAE_METRICS_PORT", None)
         env.update(read_stack_env(ctx.paths))
         env["VITAE_STATE_DIR"] = str(ctx.paths.root)
         return env

@@ -1,0 +1,1 @@
+"""Reference enrichment workers: they talk only to the worker gateway (``/work``)."""
