@@ -89,8 +89,10 @@ class ResultStore:
             if (current.get("jobQueuedAt"), current.get("jobId")) > (document["jobQueuedAt"], document["jobId"]):
                 return str(document["id"])  # a newer job's result is already there
             try:
+                # By id, not by the read item: the SDK would parse the item's _self link, and
+                # resource ids may contain "/" (the emulator produces such ids).
                 await self._container.replace_item(
-                    current, document, etag=current["_etag"], match_condition=MatchConditions.IfNotModified
+                    document["id"], document, etag=current["_etag"], match_condition=MatchConditions.IfNotModified
                 )
                 return str(document["id"])
             except exceptions.CosmosAccessConditionFailedError:
