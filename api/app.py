@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
 from api.deps import ApiServices
@@ -14,6 +15,7 @@ from vitae.enrichment_core import EnrichmentCore
 from vitae.settings import Settings, get_settings
 from vitae.stores.blob import BlobStore
 from vitae.stores.cosmos import ResultStore
+from vitae.stores.job_events import JobFinishedListener
 from vitae.stores.ledger import Ledger
 from vitae.telemetry import setup_telemetry
 from vitae.temporal import connect_temporal
@@ -29,12 +31,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         blobs = BlobStore.from_settings(settings)
         results = await ResultStore.open(settings)
         temporal = await connect_temporal(settings)
-        app.state.services = ApiServices(settings, ledger, blobs, results, temporal, telemetry)
+        job_events = await JobFinishedListener.start(settings.database_url.get_secret_value())
+        event_http = httpx.AsyncClient(timeout=5.0)
+        app.state.services = ApiServices(settings, ledger, blobs, results, temporal, telemetry, job_events, event_http)
         app.state.enrichment = await EnrichmentCore.open(settings, blobs=blobs, temporal=temporal)
         try:
             yield
         finally:
             await app.state.enrichment.close()
+            await job_events.close()
+            await event_http.aclose()
             await results.close()
             await blobs.close()
             await ledger.close()

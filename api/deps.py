@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
+import httpx
 from fastapi import Depends, Header, HTTPException, Request, status
 from temporalio.client import Client
 
 from vitae.settings import Settings
 from vitae.stores.blob import BlobStore
 from vitae.stores.cosmos import ResultStore
+from vitae.stores.job_events import JobFinishedListener
 from vitae.stores.ledger import Ledger
 from vitae.telemetry import Telemetry
 
@@ -27,6 +29,10 @@ class ApiServices:
     results: ResultStore
     temporal: Client
     telemetry: Telemetry
+    job_events: JobFinishedListener
+    # One keep-alive client for local BlobCreated deliveries to the bridge: a client per
+    # upload built a fresh TLS context each time, which was most of the API's CPU.
+    event_http: httpx.AsyncClient
 
 
 def _services(request: Request) -> ApiServices:

@@ -22,7 +22,7 @@ import httpx
 
 from vitae.settings import Settings
 from vitae.stack import up
-from vitae.stack.state import StatePaths, load_record
+from vitae.stack.state import StatePaths, all_records, load_record
 
 SHARED_PDFS = Path(__file__).resolve().parents[2] / "shared" / "data" / "livecareer-pdfs"
 FIXTURE_PDF = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "resume_ok.pdf"
@@ -49,15 +49,56 @@ def _rss_mb(state_dir: Path, service: str) -> float:
     return float("nan")
 
 
-async def _one(http: httpx.AsyncClient, path: Path, poll: float = 0.01) -> tuple[float, str]:
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _process_tree_cpu_s(root: int) -> float:
+    """User + system CPU seconds of ``root`` and its live descendants (pools, backends)."""
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        # utime, stime, and the reaped children's cutime, cstime
+        cpu[pid] = sum(int(v) for v in fields[11:15]) / _CLK_TCK
+    total = 0.0
+    for pid in cpu:
+        walk = pid
+        while walk and walk != root:
+            walk = parents.get(walk, 0)
+        if walk == root:
+            total += cpu[pid]
+    return total
+
+
+def _service_cpu(state_dir: Path) -> dict[str, float]:
+    return {name: _process_tree_cpu_s(record.pid) for name, record in all_records(StatePaths.at(state_dir)).items()}
+
+
+def _cpu_per_resume(before: dict[str, float], after: dict[str, float], n: int) -> dict[str, float]:
+    """Milliseconds of CPU per resume, by service, over one phase."""
+    spent = {name: (after.get(name, 0.0) - before.get(name, 0.0)) * 1000 / n for name in after}
+    ordered = dict(sorted(spent.items(), key=lambda kv: -kv[1]))
+    ordered["total"] = sum(spent.values())
+    return {name: round(ms, 1) for name, ms in ordered.items()}
+
+
+async def _one(http: httpx.AsyncClient, path: Path) -> tuple[float, str]:
     started = time.perf_counter()
     response = await http.post("/v1/resumes", files={"file": (path.name, path.read_bytes(), "application/pdf")})
     job_id = response.json()["jobId"]
     while True:
-        job = (await http.get(f"/v1/jobs/{job_id}")).json()
+        # Long-poll: one request per resume, answered when the ledger records the outcome.
+        job = (await http.get(f"/v1/jobs/{job_id}", params={"wait": 20})).json()
         if job["status"] in ("succeeded", "failed"):
             return (time.perf_counter() - started) * 1000, job["status"]
-        await asyncio.sleep(poll)
 
 
 async def steady_rate(http: httpx.AsyncClient, pdfs: list[Path], rate: float) -> dict[str, Any]:
@@ -66,8 +107,7 @@ async def steady_rate(http: httpx.AsyncClient, pdfs: list[Path], rate: float) ->
     started = time.perf_counter()
     for i, pdf in enumerate(pdfs):
         await asyncio.sleep(max(0.0, started + i / rate - time.perf_counter()))
-        # 25 ms polls: fine enough for latency, light enough not to load the API themselves.
-        tasks.append(asyncio.create_task(_one(http, pdf, poll=0.025)))
+        tasks.append(asyncio.create_task(_one(http, pdf)))
     results = await asyncio.gather(*tasks)
     latencies = [ms for ms, _ in results]
     return {
@@ -84,9 +124,7 @@ async def saturated(http: httpx.AsyncClient, pdfs: list[Path], concurrency: int)
 
     async def bounded(pdf: Path) -> tuple[float, str]:
         async with sem:
-            # Coarse polling: this phase measures throughput, and fast polls from many
-            # in-flight uploads would load the API and ledger more than the pipeline does.
-            return await _one(http, pdf, poll=0.2)
+            return await _one(http, pdf)
 
     started = time.perf_counter()
     results = await asyncio.gather(*(bounded(p) for p in pdfs))
@@ -146,8 +184,15 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=info.env["VITAE_API_URL"], headers={"X-API-Key": key}, timeout=120) as http:
         await saturated(http, pdfs[:4], 4)  # warm-up: model loaded, pools started
         report["worker_rss_mb_start"] = round(_rss_mb(args.state_dir, "worker"), 1)
-        report["steady_real"] = [await steady_rate(http, pdfs, rate) for rate in args.rates]
+        report["steady_real"] = []
+        for rate in args.rates:
+            before = _service_cpu(args.state_dir)
+            phase = await steady_rate(http, pdfs, rate)
+            phase["cpu_ms_per_resume"] = _cpu_per_resume(before, _service_cpu(args.state_dir), len(pdfs))
+            report["steady_real"].append(phase)
+        before = _service_cpu(args.state_dir)
         report["steady_small"] = await steady_rate(http, small, 5.0)
+        report["steady_small"]["cpu_ms_per_resume"] = _cpu_per_resume(before, _service_cpu(args.state_dir), len(small))
         report["saturated"] = await saturated(http, pdfs, args.concurrency)
         report["bare_loop"] = await bare_loop(settings, pdfs)
         report["throughput_ratio"] = round(report["saturated"]["per_s"] / report["bare_loop"]["per_s"], 2)
@@ -155,6 +200,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             report["soak"] = await saturated(http, [FIXTURE_PDF] * args.soak, args.concurrency)
         report["worker_rss_mb_end"] = round(_rss_mb(args.state_dir, "worker"), 1)
     return report
+
+
+def _fmt_cpu(cpu: dict[str, float]) -> str:
+    return ", ".join(f"{name} {ms:g}" for name, ms in cpu.items())
 
 
 def main() -> None:
@@ -177,8 +226,10 @@ def main() -> None:
             f"real PDFs, steady {s['rate_per_s']}/s x {s['n']}: upload→result p50 {s['p50_ms']} ms,"
             f" p95 {s['p95_ms']} ms ({s['failed']} failed)"
         )
+        print(f"  CPU ms per resume by service: {_fmt_cpu(s['cpu_ms_per_resume'])}")
     s = report["steady_small"]
     print(f"1-page PDF, steady 5/s x {s['n']} (orchestration + stores): p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms")
+    print(f"  CPU ms per resume by service: {_fmt_cpu(s['cpu_ms_per_resume'])}")
     sat, bare = report["saturated"], report["bare_loop"]
     print(
         f"throughput, {args.concurrency} in flight: {sat['per_s']} resumes/s; bare in-process loop:"

@@ -29,6 +29,9 @@ log = logging.getLogger("vitae.event_emulator")
 # Listing is O(blobs in the container); uploads through the API deliver their own event, so
 # this only sets how soon a blob written directly by another client is noticed.
 POLL_SECONDS = 2.0
+# As the container grows, a listing costs more (here and in Azurite): wait at least this many
+# times the last poll's duration, so the watcher stays a few percent of a core at any size.
+POLL_COST_FACTOR = 20.0
 # Blobs modified this long before the watermark are re-checked, to tolerate clock skew
 # between the listing's timestamps and our bookkeeping.
 _OVERLAP = timedelta(seconds=5)
@@ -104,6 +107,7 @@ async def run_event_emulator(settings: Settings, port: int) -> None:
         watcher = BlobWatcher(settings, blobs, http, settings.state_dir / "event-emulator.json")
         try:
             while not stop.is_set():
+                started = loop.time()
                 try:
                     delivered = await watcher.poll_once()
                     if delivered:
@@ -113,8 +117,9 @@ async def run_event_emulator(settings: Settings, port: int) -> None:
                     log.warning("poll failed, retrying: %s", type(err).__name__)
                 except Exception:
                     log.exception("poll failed, retrying")
+                pause = max(POLL_SECONDS, POLL_COST_FACTOR * (loop.time() - started))
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), POLL_SECONDS)
+                    await asyncio.wait_for(stop.wait(), pause)
         finally:
             await blobs.close()
             server.should_exit = True

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Query, status
 
 from api.deps import Services, TenantId
 from vitae.stores.blob import BlobStore
@@ -46,9 +48,33 @@ async def job_view(row: dict[str, Any], blobs: BlobStore, sas_ttl: timedelta) ->
     }
 
 
+_FINISHED = ("succeeded", "failed")
+MAX_WAIT_SECONDS = 30.0
+
+
 @router.get("/{job_id}")
-async def get_job(job_id: str, tenant: TenantId, services: Services) -> dict[str, Any]:
+async def get_job(
+    job_id: str,
+    tenant: TenantId,
+    services: Services,
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=MAX_WAIT_SECONDS,
+            description="Long-poll: hold the request up to this many seconds until the job has finished.",
+        ),
+    ] = 0,
+) -> dict[str, Any]:
     row = await services.ledger.get_job(tenant, job_id)
     if row is None:  # unknown and other tenants' jobs look the same
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="job not found")
+    if wait and row["status"] not in _FINISHED:
+        async with services.job_events.watch(job_id) as finished:
+            # Re-read after registering: a finish in between is then never missed.
+            row = await services.ledger.get_job(tenant, job_id) or row
+            if row["status"] not in _FINISHED:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(finished, wait)
+                row = await services.ledger.get_job(tenant, job_id) or row
     return await job_view(row, services.blobs, timedelta(seconds=services.settings.sas_ttl_seconds))

@@ -119,16 +119,15 @@ async def _emit_blob_created(
         subject=f"/blobServices/default/containers/{settings.incoming_container}/blobs/{name}",
     )
     try:
-        async with httpx.AsyncClient(timeout=5.0) as http:
-            response = await http.post(
-                settings.bridge_url,
-                json=[event],
-                headers={
-                    "aeg-event-type": "Notification",
-                    "x-vitae-event-secret": settings.event_secret.get_secret_value(),
-                },
-            )
-            response.raise_for_status()
+        response = await services.event_http.post(
+            settings.bridge_url,
+            json=[event],
+            headers={
+                "aeg-event-type": "Notification",
+                "x-vitae-event-secret": settings.event_secret.get_secret_value(),
+            },
+        )
+        response.raise_for_status()
     except httpx.HTTPError as err:
         log.warning("local BlobCreated delivery failed (the watcher will retry): %s", type(err).__name__)
 

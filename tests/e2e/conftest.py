@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -35,8 +36,24 @@ class LiveStack:
     api_key: str
 
 
+def _interrupt_on_termination() -> None:
+    """Turn SIGTERM/SIGHUP (a CI timeout, a closed terminal) into KeyboardInterrupt.
+
+    Python's default for these is to die on the spot, skipping fixture teardown and leaving
+    the stack's servers running; an interrupt unwinds through ``down`` like Ctrl-C does.
+    """
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) in (signal.SIG_DFL, None):
+            signal.signal(sig, interrupt)
+
+
 @pytest.fixture(scope="session")
 def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    _interrupt_on_termination()
     state_dir = tmp_path_factory.mktemp("vitae-e2e")
     # Workers re-read the model alias every 2 s (30 s by default), so rollout tests are quick.
     os.environ["VITAE_MODEL_REFRESH_SECONDS"] = "2"
@@ -67,9 +84,10 @@ async def upload(api: httpx.AsyncClient, path: Path) -> dict[str, Any]:
 
 async def wait_for_job(api: httpx.AsyncClient, job_id: str, timeout: float = 90) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        response = await api.get(f"/v1/jobs/{job_id}")
+    while (remaining := deadline - time.monotonic()) > 0:
+        response = await api.get(f"/v1/jobs/{job_id}", params={"wait": min(20.0, remaining)})
         if response.status_code == 200 and response.json()["status"] in TERMINAL:
             return response.json()  # type: ignore[no-any-return]
-        await asyncio.sleep(0.1)
+        if response.status_code != 200:
+            await asyncio.sleep(0.1)
     raise AssertionError(f"job {job_id} did not finish in {timeout}s")

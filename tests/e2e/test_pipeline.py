@@ -199,3 +199,18 @@ async def test_metrics_are_exported_with_model_version(live_stack: LiveStack, ap
     assert f'model_version="{version}"' in worker
     assert "job_count" in worker and "error_rate" in worker
     assert "request_count" in api_metrics and 'route="/v1/resumes"' in api_metrics
+
+
+async def test_job_long_poll_answers_when_the_job_finishes(live_stack: LiveStack, api: httpx.AsyncClient) -> None:
+    ok = await upload(api, FIXTURES / "resume_ok.pdf")
+    started = asyncio.get_running_loop().time()
+    response = await api.get(f"/v1/jobs/{ok['jobId']}", params={"wait": 30}, timeout=40)
+    elapsed = asyncio.get_running_loop().time() - started
+    assert response.status_code == 200
+    assert response.json()["status"] == "succeeded"
+    # Woken by the ledger's NOTIFY, not by the 30 s timeout (the job itself takes ~1 s).
+    assert elapsed < 20, elapsed
+    # A finished job answers at once; an unknown one is still a 404; the wait is bounded.
+    assert (await api.get(f"/v1/jobs/{ok['jobId']}", params={"wait": 30})).json()["status"] == "succeeded"
+    assert (await api.get("/v1/jobs/no-such-job", params={"wait": 1})).status_code == 404
+    assert (await api.get(f"/v1/jobs/{ok['jobId']}", params={"wait": 31})).status_code == 422

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, cast
 
@@ -215,8 +215,11 @@ async def harness(
     core_app = FastAPI()
     core_app.include_router(cvs.router)
     core_app.include_router(enrichment.router)
-    # The routes under test use only the settings, the ledger (tenant auth) and the Core.
-    core_app.state.services = ApiServices(infra_settings, Ledger(pool), blobs, cast(Any, None), temporal, telemetry)
+    # The routes under test use only the settings, the ledger (tenant auth) and the Core; the
+    # services they never touch (Cosmos results, job events…) are None, by field name.
+    used = {"settings": infra_settings, "ledger": Ledger(pool), "blobs": blobs, "temporal": temporal}
+    used["telemetry"] = telemetry
+    core_app.state.services = ApiServices(**{f.name: used.get(f.name) for f in fields(ApiServices)})
     core_app.state.enrichment = core
     gateway_app = FastAPI()
     gateway_app.include_router(gateway_routes.router)

@@ -105,9 +105,9 @@ async def _upload_one(http: httpx.AsyncClient, path: Path, sem: asyncio.Semaphor
 
 
 async def _wait_for(http: httpx.AsyncClient, outcome: UploadOutcome, started: float, deadline: float) -> None:
-    delay = 0.02
-    while time.monotonic() < deadline:
-        response = await http.get(f"/v1/jobs/{outcome.job_id}")
+    # Long-poll: the API answers as soon as the job finishes (or after ``wait`` seconds).
+    while (remaining := deadline - time.monotonic()) > 0:
+        response = await http.get(f"/v1/jobs/{outcome.job_id}", params={"wait": min(20.0, max(remaining, 0.1))})
         if response.status_code == 200:
             job = response.json()
             if job["status"] in TERMINAL:
@@ -115,8 +115,8 @@ async def _wait_for(http: httpx.AsyncClient, outcome: UploadOutcome, started: fl
                 outcome.error_code = (job.get("error") or {}).get("code")
                 outcome.latency_ms = (time.perf_counter() - started) * 1000
                 return
-        await asyncio.sleep(delay)
-        delay = min(delay * 1.5, 0.5)
+        else:
+            await asyncio.sleep(0.5)  # e.g. the API restarting: do not spin
     outcome.status = "timeout"
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 
 from vitae.contracts import FinalizeJobInput, JobStatus, OpenJobInput, OpenJobResult
+from vitae.stores.job_events import CHANNEL as JOB_FINISHED_CHANNEL
 
 _KEY_PREFIX = "vk"
 
@@ -194,16 +195,23 @@ class Ledger:
         return OpenJobResult(status=status, already_finished=status.terminal)
 
     async def finalize_job(self, done: FinalizeJobInput) -> bool:
-        """Record the outcome once; later calls (activity retries) change nothing."""
+        """Record the outcome once; later calls (activity retries) change nothing.
+
+        The same statement notifies ``vitae_job_finished`` (delivered on commit), which
+        wakes API requests long-polling this job (see vitae/stores/job_events.py).
+        """
         artifacts = done.artifacts
-        result = await self._pool.execute(
-            """UPDATE inference_jobs
-                  SET status = $2, finished_at = $3,
-                      duration_ms = EXTRACT(EPOCH FROM ($3 - queued_at)) * 1000,
-                      error_code = $4, error_message = $5, model_name = $6, model_version = $7,
-                      page_count = $8, text_length = $9, cosmos_id = $10,
-                      result_uri = $11, explanations_uri = $12, updated_at = now()
-                WHERE job_id = $1 AND status NOT IN ('succeeded', 'failed')""",
+        rows = await self._pool.fetch(
+            """WITH done AS (
+                 UPDATE inference_jobs
+                    SET status = $2, finished_at = $3,
+                        duration_ms = EXTRACT(EPOCH FROM ($3 - queued_at)) * 1000,
+                        error_code = $4, error_message = $5, model_name = $6, model_version = $7,
+                        page_count = $8, text_length = $9, cosmos_id = $10,
+                        result_uri = $11, explanations_uri = $12, updated_at = now()
+                  WHERE job_id = $1 AND status NOT IN ('succeeded', 'failed')
+              RETURNING job_id)
+               SELECT pg_notify($13, job_id) FROM done""",
             done.job_id,
             done.status.value,
             done.finished_at,
@@ -216,8 +224,9 @@ class Ledger:
             done.cosmos_id,
             artifacts.result_uri if artifacts else None,
             artifacts.explanations_uri if artifacts else None,
+            JOB_FINISHED_CHANNEL,
         )
-        return result.endswith(" 1")
+        return len(rows) == 1
 
     async def get_job(self, tenant_id: str, job_id: str) -> dict[str, Any] | None:
         row = await self._pool.fetchrow(
