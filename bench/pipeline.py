@@ -197,7 +197,15 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         report["bare_loop"] = await bare_loop(settings, pdfs)
         report["throughput_ratio"] = round(report["saturated"]["per_s"] / report["bare_loop"]["per_s"], 2)
         if args.soak:
-            report["soak"] = await saturated(http, [FIXTURE_PDF] * args.soak, args.concurrency)
+            # In chunks, with the worker's RSS after each: growth shows as a trend, not a point.
+            chunk = max(1, args.soak // 8)
+            done, per_s, rss = 0, [], []
+            while done < args.soak:
+                step = min(chunk, args.soak - done)
+                per_s.append((await saturated(http, [FIXTURE_PDF] * step, args.concurrency))["per_s"])
+                done += step
+                rss.append((done, round(_rss_mb(args.state_dir, "worker"), 1)))
+            report["soak"] = {"n": done, "per_s": round(statistics.fmean(per_s), 2), "worker_rss_mb": rss}
         report["worker_rss_mb_end"] = round(_rss_mb(args.state_dir, "worker"), 1)
     return report
 
@@ -236,7 +244,9 @@ def main() -> None:
         f" {bare['per_s']} resumes/s ({bare['ms_per_resume']} ms each); ratio {report['throughput_ratio']}"
     )
     if "soak" in report:
-        print(f"soak: {report['soak']['n']} resumes at {report['soak']['per_s']}/s")
+        trend = ", ".join(f"{n}: {mb}" for n, mb in report["soak"]["worker_rss_mb"])
+        soak = report["soak"]
+        print(f"soak: {soak['n']} resumes at {soak['per_s']}/s; worker RSS MB after n resumes: {trend}")
     print(f"worker RSS: {report['worker_rss_mb_start']} MB → {report['worker_rss_mb_end']} MB")
     print(json.dumps(report))
 

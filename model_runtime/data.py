@@ -40,11 +40,24 @@ def default_data_dir() -> Path:
 _SKILL_SPLIT_RE = re.compile(r"[,\n;|•●▪■◦·\u2022\uf0b7\uf0a7]+|\s-\s|\t|\s{3,}")
 _PAREN_RE = re.compile(r"\([^)]*\)")
 _SKILL_PREFIX_RE = re.compile(r"^(?:technical\s+)?skills?\s*[:\-]?\s*", re.IGNORECASE)
+# Indeed's "Java (5 years), SQL (Less than 1 year)": the duration is no part of the skill, and
+# the PDF text often wraps it over a line ("(Less\nthan 1 year)") or cuts it ("(Less […]").
+_DURATION_PAREN_RE = re.compile(
+    r"\(\s*(?:less\s+than\s+)?\d+(?:\.\d+)?\s*\+?\s*(?:years?|yrs?|months?)\s*\)"
+    r"|\(\s*less(?:\s+than)?\s*(?:\[…\]|\[\.\.\.\])?\s*\)?",
+    re.IGNORECASE,
+)
+# A category label before the skill: "Languages: Core Java", "Operating Systems: Windows".
+_CATEGORY_PREFIX_RE = re.compile(r"^[^\W\d][^:\n]{0,40}?:(?!//)\s*(?=\S)")
 
 
 def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
     while start < end and (text[start].isspace() or text[start] in ",;:•-–|*"):
         start += 1
+    return _strip_end(text, start, end)
+
+
+def _strip_end(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and (text[end - 1].isspace() or text[end - 1] in ",;:•-–|*("):
         end -= 1
     return start, end
@@ -80,18 +93,35 @@ def relocate_fuzzy(content: str, span_text: str, start: int, window: int = 400) 
     return best
 
 
+def _is_header(piece: str) -> bool:
+    from .lexicon import SECTION_HEADERS
+
+    return " ".join(re.sub(r"[^\w\s]", " ", piece.lower()).split()) in SECTION_HEADERS
+
+
 def split_skill_block(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Split a block span ("Java, Python, SQL") into single-skill spans."""
+    """Split a block span ("Java, Python, SQL") into single-skill spans.
+
+    Durations ("Java (5 years)", also wrapped over a line), category labels ("Languages: Java"),
+    bullets, section headers and URLs caught in the block are dropped.
+    """
     out: list[tuple[int, int]] = []
     block = text[start:end]
+    # Durations become separators (same length, so offsets stay valid).
+    masked = _DURATION_PAREN_RE.sub(lambda m: "," * len(m.group()), block)
     pos = 0
-    for m in [*list(_SKILL_SPLIT_RE.finditer(block)), None]:
+    for m in [*list(_SKILL_SPLIT_RE.finditer(masked)), None]:
         piece_end = m.start() if m else len(block)
         s, e = start + pos, start + piece_end
         pos = m.end() if m else len(block)
+        # Leading bullets and symbols ("❖ Database: Oracle"), but not ".NET".
+        while s < e and not (text[s].isalnum() or text[s] == "."):
+            s += 1
         piece = text[s:e]
-        # Drop a leading "Skills:" and trailing parentheticals such as "(5 years)".
-        pm = _SKILL_PREFIX_RE.match(piece)
+        if "://" in piece or piece.lower().startswith("www.") or _is_header(piece):
+            continue
+        # Drop a leading "Skills:" / "Languages:" and trailing parentheticals such as "(5 years)".
+        pm = _SKILL_PREFIX_RE.match(piece) or _CATEGORY_PREFIX_RE.match(piece)
         if pm:
             s += pm.end()
         paren = _PAREN_RE.search(text[s:e])

@@ -29,7 +29,10 @@ from .lexicon import (
 )
 from .text import Document
 
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
+# Version 1 models (registered before the layout groups) still load and score as trained.
+SUPPORTED_FEATURE_VERSIONS = (1, 2)
+_SEGMENT_SEPARATORS = frozenset({"-", "–", "—", "|"})
 MAX_GAZ_LEN = 4
 
 _PUNCT_RE = re.compile(r"[^\w\s+#]")
@@ -150,7 +153,17 @@ def _g_next_word(lower: str, nxt: str) -> tuple[str, ...]:
     return ("ww+1=" + lower + "|" + nxt,)
 
 
-_GROUPS: tuple[Callable[..., tuple[str, ...]], ...] = (
+def _g_segment(section: str, seg: str, edge: str, shape: str, lex: str) -> tuple[str, ...]:
+    """Position in the line's " - "-separated segments ("Company -  City, State -")."""
+    return (f"seg={seg}|sec={section}", f"seg={seg}|e={edge}|s={shape}", f"seg={seg}|x={lex}")
+
+
+def _g_neighbour_lines(section: str, prev_kind: str, next_kind: str, next2_kind: str) -> tuple[str, ...]:
+    """What the previous and next non-empty lines look like (a date line after a title line)."""
+    return (f"pl={prev_kind}|nl={next_kind}|sec={section}", f"nl={next_kind}|nl2={next2_kind}|sec={section}")
+
+
+_GROUPS_V1: tuple[Callable[..., tuple[str, ...]], ...] = (
     _g_neighbour_shapes,
     _g_layout,
     _g_section_word,
@@ -159,6 +172,7 @@ _GROUPS: tuple[Callable[..., tuple[str, ...]], ...] = (
     _g_prev_word,
     _g_next_word,
 )
+_GROUPS: tuple[Callable[..., tuple[str, ...]], ...] = (*_GROUPS_V1, _g_segment, _g_neighbour_lines)
 
 
 @dataclass
@@ -176,12 +190,13 @@ class FeatureConfig:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FeatureConfig:
-        if int(data.get("version", 0)) != FEATURE_VERSION:
+        version = int(data.get("version", 0))
+        if version not in SUPPORTED_FEATURE_VERSIONS:
             raise ValueError(f"unsupported feature version {data.get('version')!r}")
         return cls(
             n_buckets=int(data["n_buckets"]),
             skills=list(data["skills"]),
-            version=FEATURE_VERSION,
+            version=version,
         )
 
 
@@ -202,7 +217,10 @@ class FeatureExtractor:
         self._hash = _HashCache(self._mod)
         self._word = functools.lru_cache(maxsize=1 << 16)(self._word_uncached)
         self._word_ids_cache: dict[str, _WordIds] = {}
-        self._group_ids: list[dict[tuple[Any, ...], tuple[int, ...]]] = [{} for _ in _GROUPS]
+        if config.version not in SUPPORTED_FEATURE_VERSIONS:
+            raise ValueError(f"unsupported feature version {config.version!r}")
+        self._groups = _GROUPS_V1 if config.version == 1 else _GROUPS
+        self._group_ids: list[dict[tuple[Any, ...], tuple[int, ...]]] = [{} for _ in self._groups]
         h = self._hash
         self._boundary_ids = (h["w-2=<B>"], h["w-1=<B>"], h["w+1=<B>"], h["w+2=<B>"])
         self.n_features = len(self.feature_names(self._dummy_doc())[0])
@@ -210,7 +228,7 @@ class FeatureExtractor:
     # -- hashing ---------------------------------------------------------------------------
     def _group_miss(self, group: int, key: tuple[Any, ...]) -> tuple[int, ...]:
         h = self._hash
-        ids = tuple(h[name] for name in _GROUPS[group](*key))
+        ids = tuple(h[name] for name in self._groups[group](*key))
         self._group_ids[group][key] = ids
         return ids
 
@@ -274,7 +292,7 @@ class FeatureExtractor:
 
     def _line_info(
         self, doc: Document, words: list[tuple[str, str, str, str, str]]
-    ) -> tuple[dict[int, list[int]], dict[int, tuple[str, str, str, str, int]]]:
+    ) -> tuple[dict[int, list[int]], dict[int, tuple[str, str, str, str, int]], dict[int, tuple[str, str, str]]]:
         """Token indices per line and, per line, (section, since-header bucket, kind, first word,
         100 * line-index bucket + line-length bucket)."""
         tokens = doc.tokens
@@ -284,9 +302,11 @@ class FeatureExtractor:
         text = doc.text
         starts = doc.line_starts
         info: dict[int, tuple[str, str, str, str, int]] = {}
+        kinds: list[str] = []  # per non-empty line: H(eader), D(ate/year), S(hort), L(ong)
         section = "top"
         since_header = 0
-        for rank, line in enumerate(sorted(lines)):  # rank: index among non-empty lines
+        ordered = sorted(lines)
+        for rank, line in enumerate(ordered):  # rank: index among non-empty lines
             idxs = lines[line]
             end = starts[line + 1] if line + 1 < len(starts) else len(text)
             header = header_section(text[starts[line] : end])
@@ -294,17 +314,28 @@ class FeatureExtractor:
                 section = header
                 since_header = 0
                 kind = "H"
+                kinds.append("H")
             else:
                 since_header += 1
                 n_title = sum(1 for i in idxs if words[i][2].startswith("T") or "U" in words[i][2])
                 has_year = any(words[i][3] == "year" for i in idxs)
                 has_colon = any(tokens[i].text == ":" for i in idxs)
                 kind = f"{_bucket(10 * n_title // len(idxs), (2, 5, 8))}{int(has_year)}{int(has_colon)}"
+                has_month = any(words[i][3] == "mon" for i in idxs)
+                kinds.append("D" if has_year or has_month else "S" if len(idxs) <= 8 else "L")
             li = _bucket(rank, (0, 1, 2, 3, 5, 8, 15))
             ll = _bucket(len(idxs), (1, 2, 3, 4, 6, 10))
             sh = _bucket(since_header, (0, 1, 2, 3, 5, 10))
             info[line] = (section, f"{sh}", kind, words[idxs[0]][0], li * 100 + ll)
-        return lines, info
+        around: dict[int, tuple[str, str, str]] = {}
+        n_lines = len(ordered)
+        for rank, line in enumerate(ordered):
+            around[line] = (
+                kinds[rank - 1] if rank else "<",
+                kinds[rank + 1] if rank + 1 < n_lines else ">",
+                kinds[rank + 2] if rank + 2 < n_lines else ">",
+            )
+        return lines, info, around
 
     def _contextual(self, doc: Document) -> tuple[list[tuple[tuple[Any, ...], ...]], list[tuple[str, ...]]]:
         """Per token: the keys of its contextual feature groups (see :data:`_GROUPS`), and its
@@ -313,7 +344,9 @@ class FeatureExtractor:
         words = [self._word(t.text) for t in tokens]
         lowers = [w[0] for w in words]
         gaz = self._gazetteer_tags(lowers)
-        _lines, line_info = self._line_info(doc, words)
+        _lines, line_info, around = self._line_info(doc, words)
+        v2 = self.config.version >= 2
+        segments = self._segments(tokens) if v2 else []
         keys: list[tuple[tuple[Any, ...], ...]] = []
         neighbours: list[tuple[str, ...]] = []
         n = len(tokens)
@@ -337,18 +370,53 @@ class FeatureExtractor:
             )
             pos = tok.index_in_line
             ti = 0 if pos <= 0 else 1 if pos <= 1 else 2 if pos <= 2 else 3 if pos <= 3 else 4 if pos <= 5 else 5
-            keys.append(
-                (
-                    (m1[1], p1[1], m1[3], lex, p1[3]),
-                    (li, ll, ti, shape, flags),
-                    (section, lower, flags, lex),
-                    (section, sh, kind, ti, first),
-                    (gaz[i], section),
-                    (m1[0], lower),
-                    (lower, p1[0]),
-                )
+            row: tuple[tuple[Any, ...], ...] = (
+                (m1[1], p1[1], m1[3], lex, p1[3]),
+                (li, ll, ti, shape, flags),
+                (section, lower, flags, lex),
+                (section, sh, kind, ti, first),
+                (gaz[i], section),
+                (m1[0], lower),
+                (lower, p1[0]),
             )
+            if v2:
+                seg, edge = segments[i]
+                row = (*row, (section, seg, edge, shape, lex), (section, *around[line]))
+            keys.append(row)
         return keys, neighbours
+
+    @staticmethod
+    def _segments(tokens: list[Any]) -> list[tuple[str, str]]:
+        """Per token: (segment index in its line, split at " - " / "|" / bullets, as "i/n" with
+        n capped; edge: "F"irst / "L"ast / "FL" / "" / "sep")."""
+        out: list[tuple[str, str]] = []
+        i, n = 0, len(tokens)
+        while i < n:
+            line = tokens[i].line
+            j = i
+            while j < n and tokens[j].line == line:
+                j += 1
+            seg_ids: list[int] = []
+            current = 0
+            for k in range(i, j):
+                if tokens[k].text in _SEGMENT_SEPARATORS:
+                    seg_ids.append(-1)
+                    if k > i and seg_ids[-2] != -1:
+                        current += 1
+                else:
+                    seg_ids.append(current)
+            n_seg = max(0, *seg_ids) + 1
+            for k in range(i, j):
+                sid = seg_ids[k - i]
+                if sid < 0:
+                    out.append(("sep", "sep"))
+                    continue
+                prev_same = k > i and seg_ids[k - i - 1] == sid
+                next_same = k + 1 < j and seg_ids[k + 1 - i] == sid
+                edge = ("" if prev_same else "F") + ("" if next_same else "L")
+                out.append((f"{min(sid, 2)}/{min(n_seg, 3)}", edge))
+            i = j
+        return out
 
     def feature_names(self, doc: Document) -> list[list[str]]:
         """All feature names per token (the readable form of :meth:`features`)."""
@@ -357,7 +425,7 @@ class FeatureExtractor:
         contextual, neighbours = self._contextual(doc)
         out: list[list[str]] = []
         for tok, keys, (m2, m1, p1, p2) in zip(doc.tokens, contextual, neighbours, strict=True):
-            row = ["b"] + [name for group, key in zip(_GROUPS, keys, strict=True) for name in group(*key)]
+            row = ["b"] + [name for group, key in zip(self._groups, keys, strict=True) for name in group(*key)]
             lower, shape, flags, lex, suf = self._word(tok.text)
 
             def low(word: str) -> str:

@@ -127,8 +127,11 @@ def find_rule_entities(text: str) -> list[Match]:
 
 
 _GRAD_YEAR_RE = re.compile(r"(?<![\d/.\-])(?:19[5-9]\d|20[0-4]\d)(?![\d/])")
+# The start of a range ("2012 - 2016", "June 2005 to May 2009": a month may precede the end year).
 _YEAR_RANGE_RE = re.compile(
-    r"(?<!\d)(?:19[5-9]\d|20[0-4]\d)\s*(?:-|–|—|to|till|until)\s*(?=(?:19[5-9]\d|20[0-4]\d)(?!\d))"
+    r"(?<!\d)(?:19[5-9]\d|20[0-4]\d)\s*(?:-|–|—|to|till|until)\s*(?:[A-Za-z]{3,9}\.?,?\s+)?"
+    r"(?=(?:19[5-9]\d|20[0-4]\d)(?!\d))",
+    re.IGNORECASE,
 )
 # A year belongs to the education entry when it is on the anchor's line or on one of the next two
 # (DataTurks-style "Degree\nCollege\n\n2012 to 2016"); measured on the training split.

@@ -14,14 +14,16 @@ import asyncio
 import hashlib
 import json
 import logging
+import random
 import time
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+from azure.core.exceptions import ResourceNotFoundError
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -45,11 +47,14 @@ from vitae.stores.blob import BlobStore, ImmutableArtifactError
 from vitae.stores.cv_versions import CvVersion, CvVersions, EnrichmentSubjects
 from vitae.stores.enrichment_runs import EnrichmentRuns, RunPage
 from vitae.stores.worker_keys import WorkerKeys
-from workflows.enrichment import EnrichmentRunWorkflow, request_enrichment_run
+from workflows.enrichment import CONTINUING_AS_NEW, EnrichmentRunWorkflow, request_enrichment_run
 
 log = logging.getLogger("vitae.enrichment")
 
 DEFAULT_ENRICHER = "compatibility.v1"
+# lease_next: candidates read per query, and how many of the oldest each attempt picks among.
+_LEASE_CANDIDATES = 20
+_LEASE_SPREAD = 8
 INPUT_SCHEMA = "vitae.enrichment.input/v1"
 
 # Rejections by the run workflow's validators: the run exists but this request is stale or
@@ -62,6 +67,8 @@ _REJECTION_STATUS = {
     RejectionType.RUN_ID_IN_USE: 409,
     RejectionType.INVALID_RESULT: 422,
     RejectionType.INVALID_REQUEST: 422,
+    # The subject kept continuing as new through every retry: try again shortly.
+    CONTINUING_AS_NEW: 503,
 }
 
 
@@ -95,6 +102,8 @@ class Lease:
     # Read-only SAS URL of the input snapshot, valid until the lease ends.
     input_url: str
     input_url_expires_at: datetime
+    # The snapshot's bytes, when asked for (``lease_next(prefetch_input=True)``) and read.
+    input_bytes: bytes | None = None
 
 
 def input_snapshot_name(run_id: str) -> str:
@@ -142,6 +151,9 @@ class EnrichmentCore:
         self.max_text_chars = max_text_chars
         self._pool = pool
         self._owns_pool = owns_pool
+        # Runs this process is asking a run workflow to lease right now (see lease_next).
+        self._leasing: set[str] = set()
+        self._rng = random.Random()
 
     @classmethod
     async def open(
@@ -325,7 +337,13 @@ class EnrichmentCore:
     ) -> CreatedRun:
         """A user's rerun: the latest run's job text again, with its CV or a newer version."""
         latest = await self.latest(tenant_id, enricher_type, job_id, user_id)
-        previous = json.loads(await self.blobs.download(self.container, latest.input_snapshot_path))
+        try:
+            previous = json.loads(await self.blobs.download(self.container, latest.input_snapshot_path))
+        except ResourceNotFoundError as err:
+            # Deleted after the retention period (workflows/enrichment_maintenance.py).
+            raise CoreError(
+                410, "INPUT_EXPIRED", "the latest run's input is past retention; create a new run with the job text"
+            ) from err
         return await self.create_run(
             tenant_id,
             enricher_type=enricher_type,
@@ -365,14 +383,15 @@ class EnrichmentCore:
     async def forwardable(self, run_id: str, allowed_types: Collection[str] | None) -> RunSnapshot:
         """The run, if a worker may still act on it: it exists, is of an allowed enricher type,
         has not finished and is its subject's latest run. ``None`` allows every type."""
-        run = await self.runs.get(run_id)
-        if run is None:
+        found = await self.runs.get_current(run_id)
+        if found is None:
             raise CoreError(404, "RUN_NOT_FOUND", "run not found")
+        run, latest = found
         if allowed_types is not None and run.enricher_type not in allowed_types:
             raise CoreError(403, "ENRICHER_TYPE_FORBIDDEN", "this key may not work on this enricher type")
         if run.status.terminal:
             raise CoreError(410, "RUN_FINISHED", f"run is {run.status.value}")
-        if not await self._is_latest(run):
+        if not latest:
             # The newer run's supersede signal may not have been recorded yet; refuse already.
             raise CoreError(409, "RUN_SUPERSEDED", "a newer run exists for this subject")
         return run
@@ -383,22 +402,46 @@ class EnrichmentCore:
         return await self._lease_with_url(grant)
 
     async def lease_next(
-        self, worker_id: str, enricher_types: Collection[str], *, wait_seconds: float, poll_seconds: float = 0.5
+        self,
+        worker_id: str,
+        enricher_types: Collection[str],
+        *,
+        wait_seconds: float,
+        poll_seconds: float = 0.5,
+        prefetch_input: bool = False,
     ) -> Lease | None:
         """Long-poll for queued work of these types; ``None`` when nothing came in time.
 
-        The read model only proposes candidates; the run workflow's ``lease`` update decides,
-        so concurrent pollers (or gateways) never both get a run: the loser's update is
-        rejected and it tries the next candidate.
+        The read model only proposes candidates (queued, still their subject's latest: the
+        checks ``forwardable`` makes, in the same query); the run workflow's ``lease`` update
+        decides, so concurrent pollers (or gateways) never both get a run: the loser's update
+        is rejected and it tries another candidate. Rejections cost a workflow task each, so
+        pollers avoid colliding: a gateway never tries a run it is already leasing, and each
+        attempt picks at random among the oldest few candidates rather than all the first.
+        With ``prefetch_input`` the input snapshot is read while the lease is being decided
+        (one round trip instead of two in a row); a read that fails only leaves it out.
         """
         deadline = time.monotonic() + wait_seconds
+        types = sorted(enricher_types)
         while True:
-            for candidate in await self.runs.next_queued(sorted(enricher_types), limit=10):
+            candidates = await self.runs.next_leasable(types, limit=_LEASE_CANDIDATES, exclude=list(self._leasing))
+            while candidates:
+                pick = candidates.pop(self._rng.randrange(min(len(candidates), _LEASE_SPREAD)))
+                if pick.run_id in self._leasing:
+                    continue
+                self._leasing.add(pick.run_id)
+                fetch = asyncio.create_task(self._read_input(pick.input_snapshot_path)) if prefetch_input else None
                 try:
-                    return await self.lease(candidate.run_id, worker_id, enricher_types)
+                    grant = await self._update(pick.run_id, EnrichmentRunWorkflow.lease, LeaseRequest(worker_id))
+                    lease = await self._lease_with_url(grant)
+                    return replace(lease, input_bytes=await fetch) if fetch else lease
                 except CoreError as err:
+                    if fetch:
+                        fetch.cancel()
                     if err.status >= 500:
                         raise
+                finally:
+                    self._leasing.discard(pick.run_id)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
@@ -419,15 +462,18 @@ class EnrichmentCore:
         await self.forwardable(run_id, allowed_types)
         return await self._update(run_id, EnrichmentRunWorkflow.fail, request)
 
+    async def _read_input(self, path: str) -> bytes | None:
+        try:
+            return await self.blobs.download(self.container, path)
+        except Exception:  # the route reads it again (or answers with the URL only)
+            log.warning("prefetching input %s failed", path, exc_info=True)
+            return None
+
     async def _lease_with_url(self, grant: LeaseGrant) -> Lease:
         # The URL dies with the lease: an offline worker that lost its lease cannot keep reading.
         ttl = grant.lease_until - datetime.now(UTC)
         url = await self.blobs.read_sas_url(self.container, grant.input_snapshot_path, max(ttl, timedelta(seconds=1)))
         return Lease(grant=grant, input_url=url, input_url_expires_at=grant.lease_until)
-
-    async def _is_latest(self, run: RunSnapshot) -> bool:
-        page = await self.runs.history(run.enricher_type, run.subject_key, limit=1)
-        return bool(page.runs) and page.runs[0].run_id == run.run_id
 
     async def _update(self, run_id: str, update: Any, arg: Any) -> Any:
         handle = self.temporal.get_workflow_handle(run_workflow_id(run_id))

@@ -12,7 +12,7 @@ import functools
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Well-known *public* development credentials of Azurite and the Cosmos emulator. They are
@@ -22,6 +22,9 @@ AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 COSMOS_EMULATOR_KEY = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="
 DEV_EVENT_SECRET = "vitae-local-event-secret"
+# Development keys of the local scoring server; the server refuses them in production.
+DEV_SCORING_KEY = "vitae-local-scoring-key"
+DEV_SCORING_ADMIN_KEY = "vitae-local-scoring-admin-key"
 
 
 class Settings(BaseSettings):
@@ -38,6 +41,10 @@ class Settings(BaseSettings):
     temporal_task_queue: str = "resume-inference"
     temporal_tls: bool = False
     temporal_api_key: SecretStr | None = None
+    # Workflows the worker keeps in memory (sticky cache). Enrichment runs wait for a lease
+    # for hours, so a cache smaller than the open runs makes every lease rebuild and replay a
+    # run (measured: worker CPU per run 38 → 86 ms at 1,000 open subjects with the SDK's 1,000).
+    temporal_max_cached_workflows: int = 4000
 
     # --- Blob storage (Azurite locally) ---------------------------------------------
     # Either a connection string (Azurite, or an Azure account key) or an account URL
@@ -73,6 +80,16 @@ class Settings(BaseSettings):
     # Training data; unset => ``../shared/data`` beside the repository when present, else
     # the model trains on data the project generates.
     data_dir: Path | None = None
+    # Quality gate of `vitae model promote` (model_runtime/promotion.py): the candidate's micro
+    # F1 must reach production's + min_gain, no label may drop more than label_tolerance, and
+    # every label must reach its minimum (JSON overrides of promotion.DEFAULT_MIN_LABEL_F1,
+    # e.g. VITAE_MODEL_GATE_MIN_LABEL_F1='{"SKILL": 0.5}').
+    model_gate_min_gain: float = 0.0
+    model_gate_label_tolerance: float = 0.05
+    model_gate_min_micro_f1: float = 0.50
+    model_gate_min_label_f1: dict[str, float] = {}
+    # Who the model audit trail records when no --actor is given; empty => the OS user.
+    model_audit_actor: str = ""
 
     # --- Event bridge (Event Grid webhook) ------------------------------------------
     event_secret: SecretStr = SecretStr(DEV_EVENT_SECRET)
@@ -88,6 +105,41 @@ class Settings(BaseSettings):
     max_text_chars: int = 200_000
     # Worker processes for PDF text extraction (pure-Python pypdf is CPU-bound); 0 = a thread.
     extract_processes: int = 2
+
+    # --- Model serving: Option A (in-process) or Option B (scoring endpoint) --------
+    # "inprocess": the worker runs the registry's predictor itself. "endpoint": it calls a
+    # scoring server shaped like an Azure ML managed online endpoint (``vitae up`` starts one
+    # locally, ``model_runtime.serving``; in Azure, the endpoint in ``deploy/azureml/``).
+    model_serving: Literal["inprocess", "endpoint"] = "inprocess"
+    scoring_url: str = "http://127.0.0.1:8093/score"
+    # ``Authorization: Bearer`` key of /score (the endpoint's primary key in Azure).
+    scoring_key: SecretStr = SecretStr(DEV_SCORING_KEY)
+    # Key of the local server's control plane (/admin: deployments, traffic); never given to workers.
+    scoring_admin_key: SecretStr = SecretStr(DEV_SCORING_ADMIN_KEY)
+    # Pin every request of this process to one deployment (``azureml-model-deployment``).
+    scoring_deployment: str | None = None
+    scoring_timeout_seconds: float = 20.0
+    # How long a starting worker waits for the endpoint's readiness before polling anyway.
+    scoring_ready_timeout_seconds: float = 60.0
+    # Server side: seed of the traffic-split RNG (reproducible routing); unset = random.
+    scoring_seed: int | None = None
+
+    # --- Enrichment -----------------------------------------------------------------
+    # compatibility.v1 workers' MiniLM: "int8" (default; ~1.8× faster per pair than fp32,
+    # scores within 2.5 points of it, see bench.enrichment) or "fp32".
+    compatibility_encoder: Literal["int8", "fp32"] = "int8"
+    # Maintenance (workflows/enrichment_maintenance.py), on two Temporal Schedules that the
+    # worker creates or updates when it starts (false: leave the schedules alone).
+    enrichment_maintenance_schedules: bool = True
+    # Unfinished runs requested longer ago than this are expired (offline workers get this
+    # long to lease); pending runs, and leased runs past their lease end, after the grace.
+    enrichment_stale_run_days: float = 14.0
+    enrichment_stuck_run_minutes: float = 60.0
+    # Input snapshots (they hold the CV text) are deleted this long after the request, once
+    # the run has finished.
+    enrichment_snapshot_retention_days: int = Field(default=30, ge=30, le=90)
+    enrichment_expire_every_minutes: float = 15.0
+    enrichment_purge_every_hours: float = 24.0
 
     # --- Telemetry ------------------------------------------------------------------
     applicationinsights_connection_string: SecretStr | None = None

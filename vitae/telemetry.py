@@ -5,7 +5,8 @@ Two meters, kept apart so dashboards and alerts can treat them separately:
 * ``vitae.system`` – requests, jobs, stage latencies and error rate (tagged with service and
   deployment);
 * ``vitae.model`` – inference latency, entities detected, empty predictions and input text
-  length (additionally tagged with model name and version).
+  length (additionally tagged with model name and version, and with the scoring endpoint's
+  ``model_deployment`` when a deployment served it).
 
 Locally metrics are served in Prometheus format on ``/metrics``; when
 ``VITAE_APPLICATIONINSIGHTS_CONNECTION_STRING`` is set they (and traces) also go to Azure
@@ -114,9 +115,19 @@ class ModelMetrics:
         )
 
     def prediction(
-        self, model_name: str, model_version: str, latency_ms: float, text_length: int, labels: list[str]
+        self,
+        model_name: str,
+        model_version: str,
+        latency_ms: float,
+        text_length: int,
+        labels: list[str],
+        *,
+        model_deployment: str | None = None,
     ) -> None:
         attrs = {**self.base, "model_name": model_name, "model_version": model_version}
+        if model_deployment:
+            # The scoring endpoint's deployment that served it (blue, green, ...): Option B only.
+            attrs["model_deployment"] = model_deployment
         self.inference_latency.record(latency_ms, attrs)
         self.entities_detected.record(len(labels), attrs)
         self.input_text_length.record(text_length, attrs)

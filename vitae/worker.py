@@ -1,8 +1,10 @@
 """The Temporal worker process: runs ``ResumeInferenceWorkflow`` and its activities.
 
-Long-lived clients (blob, Cosmos, PostgreSQL pool, the production model) are created once
-per process and shared by all activity executions. The model is loaded before the worker
-polls for work, so the first resume is not slow.
+Long-lived clients (blob, Cosmos, PostgreSQL pool, the model's scorer) are created once
+per process and shared by all activity executions. The scorer is ready before the worker
+polls for work, so the first resume is not slow: the production model is loaded in-process
+(Option A, default), or the scoring endpoint answers its readiness probe (Option B,
+``VITAE_MODEL_SERVING=endpoint``).
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from temporalio.worker import Worker
 
 from activities.blob_storage import BlobActivities
 from activities.cosmos_results import CosmosActivities
+from activities.enrichment_maintenance import maintenance_activities, setup_maintenance_schedules
 from activities.enrichment_store import EnrichmentStoreActivities
 from activities.extraction_pool import ExtractionPool
 from activities.job_ledger import LedgerActivities
 from activities.model_inference import InferenceActivities
 from activities.text_cache import TextCache
-from model_runtime.registry import ProductionModel, registry_from_settings
+from model_runtime.scoring import scorer_from_settings
 from vitae.ops_server import ops_server
 from vitae.pdf_text import ExtractionLimits
 from vitae.settings import Settings
@@ -34,6 +37,7 @@ from vitae.stores.ledger import Ledger
 from vitae.telemetry import setup_telemetry
 from vitae.temporal import connect_temporal
 from workflows.enrichment import EnrichmentRunWorkflow, EnrichmentSubjectWorkflow
+from workflows.enrichment_maintenance import EnrichmentMaintenanceWorkflow
 from workflows.resume_inference import ResumeInferenceWorkflow
 from workflows.sandbox import workflow_runner
 
@@ -47,9 +51,8 @@ async def run_worker(settings: Settings, port: int) -> None:
     results = await ResultStore.open(settings)
     blobs = BlobStore.from_settings(settings)
     enrichment_runs = await EnrichmentRuns.connect(settings.database_url.get_secret_value(), max_size=4)
-    model = ProductionModel(registry_from_settings(settings), settings.model_alias, settings.model_refresh_seconds)
-    predictor = await asyncio.to_thread(model.get)
-    log.info("serving model %s version %s", predictor.name, predictor.version)
+    scorer = scorer_from_settings(settings)
+    log.info("model served by %s", await scorer.warm_up())
 
     extractor = ExtractionPool(settings.extract_processes)
     await extractor.warm_up()
@@ -66,19 +69,28 @@ async def run_worker(settings: Settings, port: int) -> None:
         ledger_activities.finalize_job,
         blob_activities.extract_text,
         blob_activities.write_artifacts,
-        InferenceActivities(model, blob_activities.read_text, telemetry.model).run_inference,
+        InferenceActivities(scorer, blob_activities.read_text, telemetry.model).run_inference,
         CosmosActivities(results).persist_result,
         EnrichmentStoreActivities(enrichment_runs).record_run,
     ]
+    maintenance = maintenance_activities(client, enrichment_runs, blobs, settings)
+    activities += [maintenance.find_stale_runs, maintenance.expire_runs, maintenance.purge_input_snapshots]
     worker = Worker(
         client,
         task_queue=settings.temporal_task_queue,
-        workflows=[ResumeInferenceWorkflow, EnrichmentSubjectWorkflow, EnrichmentRunWorkflow],
+        workflows=[
+            ResumeInferenceWorkflow,
+            EnrichmentSubjectWorkflow,
+            EnrichmentRunWorkflow,
+            EnrichmentMaintenanceWorkflow,
+        ],
         activities=activities,
         workflow_runner=workflow_runner(),
         max_concurrent_activities=16,
+        max_cached_workflows=settings.temporal_max_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
+    await setup_maintenance_schedules(client, settings)
     server = ops_server(port, "vitae worker")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -95,6 +107,7 @@ async def run_worker(settings: Settings, port: int) -> None:
         await asyncio.gather(worker.run(), server.serve(), _stop_on_signal())
     finally:
         extractor.close()
+        await scorer.aclose()
         await results.close()
         await blobs.close()
         await enrichment_runs.close()

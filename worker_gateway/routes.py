@@ -111,7 +111,13 @@ async def lease(
             granted: Lease | None = await core.lease(body.run_id, label, wanted)
         else:
             wait = min(body.wait_seconds, services.max_wait_seconds)
-            granted = await core.lease_next(label, wanted, wait_seconds=wait, poll_seconds=services.poll_seconds)
+            granted = await core.lease_next(
+                label,
+                wanted,
+                wait_seconds=wait,
+                poll_seconds=services.poll_seconds,
+                prefetch_input=body.input == "inline",
+            )
     except CoreError as err:
         raise _error(err) from err
     if granted is None:
@@ -120,7 +126,9 @@ async def lease(
     view = _lease_view(granted)
     if body.input == "inline":
         # Small snapshots save the worker a second round trip; big ones stay URL-only.
-        raw = await core.blobs.download(core.container, granted.grant.input_snapshot_path)
+        raw = granted.input_bytes
+        if raw is None:
+            raw = await core.blobs.download(core.container, granted.grant.input_snapshot_path)
         if len(raw) <= services.inline_input_max_bytes:
             view["input"]["inline"] = json.loads(raw)
     return view

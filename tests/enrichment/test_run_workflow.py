@@ -35,7 +35,7 @@ from vitae.enrichment_contracts import (
     SupersedeInput,
     run_workflow_id,
 )
-from workflows.enrichment import EnrichmentRunWorkflow
+from workflows.enrichment import STALE_ERROR_CODE, EnrichmentRunWorkflow, ExpireInput
 from workflows.sandbox import workflow_runner
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -63,7 +63,13 @@ class Harness:
             policy=policy or RunPolicy(lease_ttl_seconds=60, max_attempts=2),
         )
         handle = await self.env.client.start_workflow(
-            EnrichmentRunWorkflow.run, inp, id=run_workflow_id(run_id), task_queue=self.task_queue
+            EnrichmentRunWorkflow.run,
+            inp,
+            id=run_workflow_id(run_id),
+            task_queue=self.task_queue,
+            # Records are local activities: while a test holds one, its workflow task stays
+            # open and updates wait for the task's heartbeat (80% of this timeout).
+            task_timeout=timedelta(seconds=2),
         )
         await self.settled(handle, RunStatus.QUEUED)
         return handle
@@ -273,3 +279,31 @@ async def test_queue_ttl_expires_an_unleased_run(harness: Harness) -> None:
     await harness.env.sleep(timedelta(minutes=2))
     outcome = await handle.result()
     assert outcome.status == RunStatus.EXPIRED and outcome.error_code == RunErrorCode.QUEUE_EXPIRED
+
+
+async def test_expire_signal_ends_a_leased_run_and_refuses_its_result(harness: Harness) -> None:
+    handle = await harness.start()
+    grant = await harness.lease(handle)
+    await handle.signal(EnrichmentRunWorkflow.expire, ExpireInput(reason="stuck past policy"))
+    outcome = await handle.result()
+    assert outcome.status == RunStatus.EXPIRED and outcome.error_code == STALE_ERROR_CODE
+    assert outcome.error_message == "stuck past policy" and outcome.finished_at is not None
+    assert harness.latest(handle).status == RunStatus.EXPIRED
+    with pytest.raises(RPCError):  # closed: the late result has nowhere to go
+        await handle.execute_update(EnrichmentRunWorkflow.complete, CompleteRequest(grant.lease_token, 50, "late"))
+
+
+async def test_expire_signal_leaves_a_finished_outcome_alone(harness: Harness) -> None:
+    handle = await harness.start()
+    # Keep the run open after it succeeds, so the signal reaches a finished (not closed) run.
+    harness.store.hold.add(RunStatus.SUCCEEDED)
+    grant = await harness.lease(handle)
+    completing = asyncio.create_task(
+        handle.execute_update(EnrichmentRunWorkflow.complete, CompleteRequest(grant.lease_token, 70, "done"))
+    )
+    await harness.reaches(handle, RunStatus.SUCCEEDED)
+    await handle.signal(EnrichmentRunWorkflow.expire, ExpireInput(reason="late sweep"))
+    harness.store.release.set()
+    await completing
+    outcome = await handle.result()
+    assert outcome.status == RunStatus.SUCCEEDED and outcome.score == 70 and outcome.error_code is None

@@ -198,3 +198,47 @@ async def test_continue_as_new_carries_the_active_run_and_keys(
     assert newest.previous_run_id == refs[-1].run_id
     history = [e async for e in subject.fetch_history_events()]
     assert len(history) < 60  # the current run's history only holds the requests since the last continue-as-new
+
+
+async def test_a_run_history_stays_small(client: Client, task_queue: str) -> None:
+    """Request → lease → complete: records are local activities (no activity tasks), so the
+    run's whole history is a couple of dozen events, whatever the subject's."""
+    ref = await request_enrichment_run(client, _request(_job()), task_queue=task_queue)
+    run = client.get_workflow_handle_for(EnrichmentRunWorkflow.run, ref.workflow_id)
+    grant = await run.execute_update(EnrichmentRunWorkflow.lease, LeaseRequest("worker-a"))
+    await run.execute_update(EnrichmentRunWorkflow.complete, CompleteRequest(grant.lease_token, 70, "ok"))
+    await run.result()
+    events = [e async for e in run.fetch_history_events()]
+    assert len(events) <= 25, len(events)
+    kinds = {e.WhichOneof("attributes") for e in events}
+    assert "activity_task_scheduled_event_attributes" not in kinds  # local activities only
+
+
+async def test_a_steady_stream_of_requests_cannot_postpone_continue_as_new(
+    client: Client, task_queue: str, fake_store: FakeRunStore
+) -> None:
+    """Requests that arrive once the subject is due to continue-as-new are turned away (and
+    retried by the client) so the ones in flight drain: each execution stays small."""
+    job = _job()
+    workflow_id = subject_workflow_id(ENRICHER, subject_key(job, "user-1"))
+    await client.start_workflow(
+        EnrichmentSubjectWorkflow.run,
+        EnrichmentSubjectInput(enricher_type=ENRICHER, subject_key=subject_key(job, "user-1"), continue_as_new_after=3),
+        id=workflow_id,
+        task_queue=task_queue,
+    )
+    refs = await asyncio.gather(
+        *(request_enrichment_run(client, _request(job), task_queue=task_queue) for _ in range(16))
+    )
+    assert len({r.run_id for r in refs}) == 16
+    superseded = {r.previous_run_id for r in refs if r.previous_run_id}
+    (active,) = [r for r in refs if r.run_id not in superseded]
+    subject = client.get_workflow_handle(workflow_id)
+    assert await subject.query(EnrichmentSubjectWorkflow.active_run_id) == active.run_id
+    executions = [e async for e in client.list_workflows(f'WorkflowId = "{workflow_id}"')]
+    # A burst delivered in one workflow task is admitted together, so an execution may take
+    # more than its threshold, but never an unbounded stream.
+    assert len(executions) >= 2
+    for execution in executions:
+        described = await client.get_workflow_handle(workflow_id, run_id=execution.run_id).describe()
+        assert described.raw_description.workflow_execution_info.history_length < 250

@@ -191,3 +191,33 @@ async def test_gateway_app_wires_its_services_from_settings(harness: Harness, te
                 "/work/lease", json={"workerId": "w", "waitSeconds": 0}, headers={"X-Worker-Key": key}
             )
             assert nothing.status_code == 204
+
+
+async def test_a_revoked_key_is_refused_once_its_cached_authentication_lapses(harness: Harness) -> None:
+    services = harness.gateway_app.state.gateway
+    ttl = services.auth_cache.ttl
+    services.auth_cache.ttl = 0.5
+    try:
+        key = await harness.worker_key()
+        async with harness.gateway(key) as gateway:
+            assert (await _lease(gateway, waitSeconds=0)).status_code == 204  # authenticated (and cached)
+            assert await harness.worker_keys.revoke(key.split("_")[1])
+            # Within the cache's lifetime the key still passes; after it, the database says no.
+            assert (await _lease(gateway, waitSeconds=0)).status_code == 204
+            await asyncio.sleep(0.6)
+            assert (await _lease(gateway, waitSeconds=0)).status_code == 401
+            assert (await _lease(gateway, waitSeconds=0)).status_code == 401  # failures are not cached
+    finally:
+        services.auth_cache.ttl = ttl
+
+
+async def test_pollers_spread_over_queued_runs_and_prefetch_the_input(harness: Harness) -> None:
+    runs = [(await _queued_run(harness))[1] for _ in range(4)]
+    async with harness.gateway(await harness.worker_key()) as gateway:
+        responses = await asyncio.gather(*(_lease(gateway, f"w{i}", input="inline") for i in range(4)))
+    assert [r.status_code for r in responses] == [200] * 4
+    leased = [r.json() for r in responses]
+    assert sorted(lease["runId"] for lease in leased) == sorted(runs)
+    for lease in leased:
+        snapshot = json.loads(await harness.blobs.download(harness.core.container, input_snapshot_name(lease["runId"])))
+        assert lease["input"]["inline"] == snapshot

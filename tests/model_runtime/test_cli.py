@@ -12,12 +12,13 @@ import pytest
 
 from model_runtime.entities import Entity, Prediction
 from model_runtime.evaluation import evaluation_report, load_eval_docs
+from model_runtime.promotion import EvalSet
 from model_runtime.registry import ModelRegistry, registry_from_settings
 from model_runtime.training import TrainResult
 from vitae.cli import main
 from vitae.settings import get_settings
 
-from .conftest import tiny_model
+from .conftest import MemoryGovernance, promote_for_test, tiny_model
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -45,9 +46,11 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty_store: Path) ->
 
 
 @pytest.fixture()
-def served(stack: ModelRegistry, tiny_result: TrainResult) -> ModelRegistry:
+def served(stack: ModelRegistry, tiny_result: TrainResult, tiny_eval: EvalSet) -> ModelRegistry:
+    # No PostgreSQL here: the audit trail is the in-memory store (test_promotion.py covers SQL).
+    stack.governance = MemoryGovernance()
     ref = stack.register(tiny_result)
-    stack.promote(ref.version, get_settings().model_alias)
+    promote_for_test(stack, ref, tiny_eval, alias=get_settings().model_alias)
     return stack
 
 

@@ -83,3 +83,24 @@ def test_cross_validation_reports_per_label_mean_and_std(tmp_path: Path) -> None
     for row in [*out["labels"].values(), out["micro"]]:
         assert 0.0 <= row["mean"] <= 1.0 and row["std"] >= 0.0
     assert 0.0 < out["micro_pooled"] <= 1.0
+
+
+def test_split_skill_block_repairs_dataturks_blocks() -> None:
+    text = (
+        "HR (10+ years), SAP (10+ years), BUYING/PROCUREMENT (Less\nthan 1 year), DNS (Less […]\n\n"
+        "ADDITIONAL INFORMATION\n❖ Database: Oracle 10g\nProgramming Languages: C++, .NET, C#\n"
+        "http://www.linkedin.com/in/someone\nMS Office (Word, Excel)"
+    )
+    pieces = [text[s:e] for s, e in split_skill_block(text, 0, len(text))]
+    assert pieces == [
+        "HR",
+        "SAP",
+        "BUYING/PROCUREMENT",
+        "DNS",
+        "Oracle 10g",
+        "C++",
+        ".NET",
+        "C#",
+        "MS Office (Word",
+        "Excel)",
+    ]

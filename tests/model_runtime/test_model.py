@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import onnx
 
-from model_runtime.entities import LABELS, Entity
+from model_runtime.entities import LABELS, Entity, Prediction
+from model_runtime.model_io import convert_model_dir, quantize_rows, read_metadata, read_weights
 from model_runtime.predictor import ResumePredictor
 from model_runtime.synth import generate_corpus
 from model_runtime.text import tokenize
@@ -40,9 +42,7 @@ def test_onnx_emissions_match_numpy(tiny_result: TrainResult) -> None:
     predictor = ResumePredictor.load(tiny_result.model_dir, name="t", version="1")
     doc = tokenize(RESUME)
     feats = predictor._features.features(doc)
-    weights = onnx.numpy_helper.to_array(
-        next(i for i in onnx.load(str(tiny_result.model_dir / "model.onnx")).graph.initializer if i.name == "W")
-    )
+    weights, _bias = read_weights(tiny_result.model_dir)  # dequantized when the model is int8
     np.testing.assert_allclose(predictor.emissions(doc), weights[feats].sum(axis=1), rtol=1e-5, atol=1e-4)
 
 
@@ -105,3 +105,107 @@ def test_skill_lists_become_one_entity_per_skill(tiny_result: TrainResult) -> No
     for ent in predictor.predict(RESUME).entities:
         if ent.label == "SKILL":
             assert "," not in ent.text
+
+
+def _spans(prediction: Prediction) -> list[tuple[str, int, int]]:
+    return [(e.label, e.start, e.end) for e in prediction.entities]
+
+
+def test_served_format_is_int8_by_default(tiny_result: TrainResult) -> None:
+    meta = read_metadata(tiny_result.model_dir)
+    assert meta["weights_dtype"] == "int8"
+    names = {i.name for i in onnx.load(str(tiny_result.model_dir / "model.onnx")).graph.initializer}
+    assert {"Wq", "W_scale"} <= names and "W" not in names
+
+
+def test_int8_round_trip_matches_fp32(tiny_result: TrainResult, tmp_path: Path) -> None:
+    fp32_dir = convert_model_dir(tiny_result.model_dir, tmp_path / "fp32", "float32")
+    int8_dir = convert_model_dir(fp32_dir, tmp_path / "int8", "int8")
+    fp32 = ResumePredictor.load(fp32_dir, name="t", version="1")
+    int8 = ResumePredictor.load(int8_dir, name="t", version="1")
+    assert read_metadata(int8_dir)["weights_dtype"] == "int8"
+    assert (int8_dir / "model.onnx").stat().st_size < 0.5 * (fp32_dir / "model.onnx").stat().st_size
+    texts = [RESUME, *(d.text for d in generate_corpus(6, seed=5))]
+    for text in texts:
+        doc = tokenize(text)
+        a, b = fp32.emissions(doc), int8.emissions(doc)
+        # Per-row scales: each weight is off by at most half a quantisation step.
+        np.testing.assert_allclose(a, b, atol=0.02 * float(np.abs(a).max()) + 1e-3)
+        pa, pb = fp32.predict(text), int8.predict(text)
+        assert _spans(pa) == _spans(pb)
+        for ea, eb in zip(pa.entities, pb.entities, strict=True):
+            assert abs(ea.confidence - eb.confidence) < 0.02
+
+
+def test_quantize_rows_error_bound() -> None:
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(50, 7)).astype(np.float32) * rng.uniform(0.01, 100, size=(50, 1)).astype(np.float32)
+    w[3] = 0.0
+    q, scale = quantize_rows(w)
+    assert q.dtype == np.int8 and scale.shape == (50,)
+    err = np.abs(q.astype(np.float32) * scale[:, None] - w)
+    assert np.all(err <= scale[:, None] / 2 + 1e-6)
+    assert np.all(q[3] == 0)
+
+
+def test_predict_batch_equals_predict(tiny_result: TrainResult) -> None:
+    predictor = ResumePredictor.load(tiny_result.model_dir, name="t", version="1")
+    texts = [RESUME, "", "   ", *(d.text for d in generate_corpus(5, seed=11)), RESUME]
+    batch = predictor.predict_batch(texts)
+    assert [p.to_dict() for p in batch] == [predictor.predict(t).to_dict() for t in texts]
+    assert predictor.predict_batch([]) == []
+
+
+def test_models_saved_before_int8_and_layout_features_still_load(tiny_result: TrainResult, tmp_path: Path) -> None:
+    """A version-1 model (float32 ``W``, feature version 1, no ``weights_dtype``) loads and predicts."""
+    old = convert_model_dir(tiny_result.model_dir, tmp_path / "old", "float32")
+    meta = json.loads((old / "metadata.json").read_text())
+    del meta["weights_dtype"]
+    meta["feature_config"]["version"] = 1
+    (old / "metadata.json").write_text(json.dumps(meta))
+    predictor = ResumePredictor.load(old, name="old", version="1")
+    assert predictor._features.n_features == 29  # the version-1 feature set
+    assert any(e.label == "EMAIL" for e in predictor.predict(RESUME).entities)
+
+
+def test_skill_lists_are_completed_and_spans_grow_to_segments() -> None:
+    from model_runtime.predictor import ResumePredictor as P
+
+    text = (
+        "SKILLS\nJava (5 years), Kafka (Less\nthan 1 year), Zuul, Python\n"
+        "Rajiv Gandhi Institute of Technology -  Pune\n"
+    )
+    doc = tokenize(text)
+
+    def ent(label: str, value: str) -> Entity:
+        start = text.index(value)
+        return Entity(label, value, start, start + len(value), doc.line_of(start) + 1, 0.8, "model")
+
+    # Each line the tagger found a skill on is completed (the wrapped duration stays out of it).
+    found = P._complete_skill_lists(text, doc, [ent("SKILL", "Java")])
+    assert sorted(e.text for e in found) == ["Java", "Kafka"]
+    found = P._complete_skill_lists(text, doc, [ent("SKILL", "Java"), ent("SKILL", "Python")])
+    assert sorted(e.text for e in found) == ["Java", "Kafka", "Python", "Zuul"]
+    grown = P._expand_to_segments(text, doc, [ent("COLLEGE", "Gandhi Institute of Technology")])
+    assert [e.text for e in grown] == ["Rajiv Gandhi Institute of Technology"]
+    # A span covering too little of its segment stays as predicted.
+    kept = P._expand_to_segments(text, doc, [ent("COLLEGE", "Technology")])
+    assert [e.text for e in kept] == ["Technology"]
+
+
+def test_skill_fragments_grow_to_their_list_item() -> None:
+    from model_runtime.predictor import ResumePredictor as P
+
+    text = "SKILLS\nTools: Microsoft Visual Studio, Eclipse, Oracle 10g\nJava Developer at Acme\n"
+    doc = tokenize(text)
+
+    def ent(label: str, value: str) -> Entity:
+        start = text.index(value)
+        return Entity(label, value, start, start + len(value), doc.line_of(start) + 1, 0.8, "model")
+
+    # "Microsoft" of "Microsoft Visual Studio" and "Oracle" + "10g" become the whole items.
+    found = P._complete_skill_lists(text, doc, [ent("SKILL", "Microsoft"), ent("SKILL", "Oracle"), ent("SKILL", "10g")])
+    assert sorted(e.text for e in found) == ["Eclipse", "Microsoft Visual Studio", "Oracle 10g"]
+    # An item holding another label's entity is left alone.
+    found = P._complete_skill_lists(text, doc, [ent("SKILL", "Java"), ent("DESIGNATION", "Developer")])
+    assert sorted((e.label, e.text) for e in found) == [("DESIGNATION", "Developer"), ("SKILL", "Java")]

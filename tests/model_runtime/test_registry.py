@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import shutil
 import threading
 from pathlib import Path
 
 import pytest
 
+from model_runtime.promotion import EvalSet
 from model_runtime.registry import (
     ModelRegistry,
     ProductionModel,
@@ -13,21 +13,12 @@ from model_runtime.registry import (
 )
 from model_runtime.training import TrainResult
 
-from .conftest import tiny_model
+from .conftest import promote_for_test, tiny_model
 
 
-@pytest.fixture()
-def registry(tmp_path: Path, empty_store: Path) -> ModelRegistry:
-    shutil.copy(empty_store, tmp_path / "mlflow.db")
-    return ModelRegistry(
-        f"sqlite:///{tmp_path / 'mlflow.db'}",
-        (tmp_path / "artifacts").as_uri(),
-        "vitae-test",
-        tmp_path / "cache",
-    )
-
-
-def test_register_promote_resolve_load_predict(registry: ModelRegistry, tiny_result: TrainResult) -> None:
+def test_register_promote_resolve_load_predict(
+    registry: ModelRegistry, tiny_result: TrainResult, tiny_eval: EvalSet
+) -> None:
     assert registry.resolve("production") is None
     assert registry.list_versions() == []
     ref = registry.register(tiny_result)
@@ -38,12 +29,15 @@ def test_register_promote_resolve_load_predict(registry: ModelRegistry, tiny_res
         "code_version",
         "mlflow_run_id",
         "data_source",
+        "model_sha256",
+        "artifacts_sha256",
+        "micro_f1",
     ):
         assert ref.tags[key], key
     assert ref.tags["mlflow_run_id"] == ref.run_id
     assert ref.tags["dataset_hash"] == tiny_result.dataset_hash
 
-    registry.promote(ref.version, "production")
+    promote_for_test(registry, ref, tiny_eval)
     resolved = registry.resolve("production")
     assert resolved is not None and resolved.version == "1" and resolved.tags["stage"] == "prod"
 
@@ -62,17 +56,21 @@ def test_register_promote_resolve_load_predict(registry: ModelRegistry, tiny_res
     assert registry.load(resolved).predict("x@example.com").entities
 
 
-def test_production_model_follows_alias(registry: ModelRegistry, tiny_result: TrainResult, tmp_path: Path) -> None:
+def test_production_model_follows_alias(
+    registry: ModelRegistry, tiny_result: TrainResult, tiny_eval: EvalSet, tmp_path: Path
+) -> None:
     v1 = registry.register(tiny_result)
-    v2 = registry.register(tiny_model(tmp_path / "second" / "model", seed=5))
-    registry.promote(v1.version)
+    # The same seeded training again: equal quality passes the gate (margin 0), a new version.
+    v2 = registry.register(tiny_model(tmp_path / "second" / "model"))
+    promote_for_test(registry, v1, tiny_eval)
 
     served = ProductionModel(registry, "production", refresh_seconds=0.0)
     assert served.get().version == v1.version
 
-    registry.promote(v2.version)  # the alias moves; no restart
+    promote_for_test(registry, v2, tiny_eval)  # the alias moves; no restart
     assert served.get().version == v2.version
-    assert registry.get_version(v1.version).tags["stage"] == "archived"
+    # The previous version stays deployable (rollback target); the alias shows what serves.
+    assert registry.get_version(v1.version).tags["stage"] == "prod"
 
     # A failing refresh keeps serving the current predictor.
     def broken(alias: str) -> None:
@@ -94,9 +92,11 @@ def test_production_model_follows_alias(registry: ModelRegistry, tiny_result: Tr
     assert results == [v2.version] * 8
 
 
-def test_production_model_caches_between_refreshes(registry: ModelRegistry, tiny_result: TrainResult) -> None:
+def test_production_model_caches_between_refreshes(
+    registry: ModelRegistry, tiny_result: TrainResult, tiny_eval: EvalSet
+) -> None:
     ref = registry.register(tiny_result)
-    registry.promote(ref.version)
+    promote_for_test(registry, ref, tiny_eval)
     served = ProductionModel(registry, "production", refresh_seconds=3600)
     first = served.get()
     calls = []
@@ -106,7 +106,7 @@ def test_production_model_caches_between_refreshes(registry: ModelRegistry, tiny
 
 
 def test_ensure_production_model_trains_once(
-    registry: ModelRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    registry: ModelRegistry, tiny_eval: EvalSet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import model_runtime.registry as reg_mod
 
@@ -117,7 +117,10 @@ def test_ensure_production_model_trains_once(
         return tiny_model(out)
 
     monkeypatch.setattr(reg_mod, "train_model", fake_train)
-    ref = ensure_production_model(registry, "production", data_dir=None, work_dir=tmp_path / "work")
+    ref = ensure_production_model(registry, "production", data_dir=None, work_dir=tmp_path / "work", eval_set=tiny_eval)
     assert ref.version == "1" and ref.tags["stage"] == "prod"
     again = ensure_production_model(registry, "production", data_dir=None, work_dir=tmp_path / "work")
     assert again.version == "1" and len(trained) == 1
+    # The bootstrap went through the gate (minimums only: nothing served yet) and is audited.
+    assert registry.governance.actions() == ["bootstrap"]  # type: ignore[union-attr]
+    assert ref.tags["gate_result"] == "passed" and ref.tags["gate_vs"] == "none"

@@ -65,3 +65,12 @@ def test_graduation_years_next_to_education_lines() -> None:
     text = "EDUCATION\nB.Tech in CS\nSome College\n\n2012 to 2016\nExperience 2018\n"
     found = find_graduation_years(text, line_starts(text), {1, 2})
     assert [text[s:e] for _, s, e in found] == ["2016"]  # end of the range; line 5 is too far
+
+
+def test_graduation_year_ranges_with_months() -> None:
+    from model_runtime.rules import find_graduation_years
+    from model_runtime.text import line_starts
+
+    text = "EDUCATION\nB.E, Some University\nJune 2005 to May 2009\n"
+    found = find_graduation_years(text, line_starts(text), {1})
+    assert [text[s:e] for _, s, e in found] == ["2009"]

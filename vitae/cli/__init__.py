@@ -19,6 +19,7 @@ _COMMAND_MODULES = (
     "vitae.cli.stack",  # up, down, status
     "vitae.cli.resumes",  # upload, result, replay, tenant
     "vitae.cli.model",  # model train | list | ...
+    "vitae.cli.endpoint",  # endpoint show | deploy | traffic | delete | score
     "vitae.cli.enrich",  # enrich-worker
     "vitae.cli.services",  # run worker | api | bridge | event-emulator | gateway
     "vitae.cli.workers",  # worker-key create | revoke

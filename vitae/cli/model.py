@@ -1,18 +1,24 @@
-"""``vitae model``: train, register, promote, list and evaluate model versions; ``vitae extract``.
+"""``vitae model``: train, evaluate, promote, roll back, list and audit model versions; ``vitae extract``.
 
+``vitae model promote`` runs the quality gate (``model_runtime.promotion``) and only then tags
+``stage=prod`` and moves the serving alias; refusals exit 1. Promotions, refusals and rollbacks
+are recorded in the append-only ``model_audit`` table (``vitae model audit``).
 ``vitae extract`` runs the production model (registry alias) over PDF or text files and prints
-one JSON object per input. ``vitae model evaluate`` scores a registered version on a DataTurks
-JSONL file (document-level value F1), side by side with the production version.
+one JSON object per input. ``vitae model evaluate`` scores a registered version on the gate's
+fixed evaluation set or a DataTurks JSONL file (document-level value F1), side by side with the
+production version.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
 import tempfile
 import time
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +35,42 @@ def _data_dir(args: argparse.Namespace, settings: Any) -> Path | None:
     return settings.training_data_dir
 
 
+def _actor(args: argparse.Namespace, settings: Any) -> str:
+    from vitae.stores.model_audit import default_actor
+
+    return (getattr(args, "actor", None) or "").strip() or default_actor(settings.model_audit_actor)
+
+
+def _run_promotion(registry: Any, version: str, alias: str, args: argparse.Namespace, settings: Any) -> int:
+    """Gate + promote; prints the decision. 0 promoted, 1 refused (audited), 2 could not run."""
+    from model_runtime.promotion import AlreadyServing, PromotionError, PromotionRefused, format_decision, promote
+
+    try:
+        outcome = promote(registry, version, alias=alias, actor=_actor(args, settings), reason=args.reason)
+    except AlreadyServing as exc:
+        print(str(exc))
+        return 0
+    except PromotionRefused as exc:
+        if exc.decision is not None:
+            print(format_decision(exc.decision), file=sys.stderr)
+        print(
+            f"REFUSED: {settings.model_name} v{version} was not promoted (audit #{exc.audit_id}); "
+            f"@{alias} is unchanged",
+            file=sys.stderr,
+        )
+        return 1
+    except PromotionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(format_decision(outcome.decision))
+    was = f"v{outcome.previous}" if outcome.previous else "none"
+    print(
+        f"{settings.model_name} v{outcome.version} -> @{alias} (was {was}; stage=prod; "
+        f"audit #{outcome.audit_id}; gate report {outcome.gate_artifact})"
+    )
+    return 0
+
+
 def _train(args: argparse.Namespace) -> int:
     from model_runtime.training import train_model
     from vitae.settings import get_settings
@@ -41,27 +83,58 @@ def _train(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="train-", dir=work) as tmp:
         result = train_model(Path(tmp) / "model", data_dir=_data_dir(args, settings), seed=args.seed)
         ref = registry.register(result)
-    if args.promote:
-        registry.promote(ref.version, args.alias or settings.model_alias)
+    alias = args.alias or settings.model_alias
     summary = {
         "model": ref.name,
         "version": ref.version,
-        "promoted": (args.alias or settings.model_alias) if args.promote else None,
+        "promoted": None,
         "dataSource": result.data_source,
         "datasetHash": result.dataset_hash[:12],
         "metrics": {k: v for k, v in result.metrics.items() if k.startswith("f1_") or k.endswith("seconds")},
     }
+    code = 0
+    if args.promote:
+        # The gate's verdict goes to stderr, so stdout stays the JSON summary.
+        with contextlib.redirect_stdout(sys.stderr):
+            code = _run_promotion(registry, ref.version, alias, args, settings)
+        summary["promoted"] = alias if code == 0 else None
     print(json.dumps(summary, indent=2))
-    return 0
+    return code
 
 
 def _promote(args: argparse.Namespace) -> int:
     from vitae.settings import get_settings
 
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     alias = args.alias or settings.model_alias
-    _registry(settings).promote(str(args.version), alias)
-    print(f"{settings.model_name} v{args.version} -> @{alias}")
+    return _run_promotion(_registry(settings), str(args.version), alias, args, settings)
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from model_runtime.promotion import PromotionError, PromotionRefused, rollback
+    from vitae.settings import get_settings
+
+    settings = get_settings()
+    alias = args.alias or settings.model_alias
+    try:
+        outcome = rollback(
+            _registry(settings),
+            alias=alias,
+            actor=_actor(args, settings),
+            reason=args.reason,
+            to_version=args.to,
+        )
+    except PromotionRefused as exc:
+        print(f"REFUSED: {exc} (audit #{exc.audit_id}); @{alias} is unchanged", file=sys.stderr)
+        return 1
+    except PromotionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"{settings.model_name} @{alias}: v{outcome.previous or '-'} -> v{outcome.version} "
+        f"(rollback; audit #{outcome.audit_id})"
+    )
     return 0
 
 
@@ -76,13 +149,53 @@ def _list(args: argparse.Namespace) -> int:
     if not versions:
         print(f"no versions of {settings.model_name} registered")
         return 0
-    print(f"{'ver':>4}  {'aliases':<20} {'stage':<9} {'microF1':<8} {'source':<12} {'dataset':<12} {'code':<14} run")
+    print(
+        f"{'ver':>4}  {'aliases':<12} {'stage':<6} {'gate':<16} {'microF1':<8} {'source':<12} "
+        f"{'dataset':<12} {'config':<12} {'code':<14} run"
+    )
     for v in versions:
-        tags = v["tags"]
+        tags, gate = v["tags"], v["gate"]
+        verdict = "-"
+        if gate.get("result"):
+            verdict = f"{gate['result']}" + (f" vs v{gate['vs']}" if gate.get("vs") not in (None, "none") else "")
         print(
-            f"{v['version']:>4}  {','.join(v['aliases']) or '-':<20} {tags.get('stage', '-'):<9} "
+            f"{v['version']:>4}  {','.join(v['aliases']) or '-':<12} {v['stage'] or '-':<6} {verdict:<16} "
             f"{tags.get('micro_f1', '-'):<8} {tags.get('data_source', '-'):<12} "
-            f"{tags.get('dataset_hash', '-')[:12]:<12} {tags.get('code_version', '-')[:14]:<14} {v['run_id']}"
+            f"{tags.get('dataset_hash', '-')[:12]:<12} {tags.get('config_hash', '-')[:12]:<12} "
+            f"{tags.get('code_version', '-')[:14]:<14} {v['run_id']}"
+        )
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from model_runtime.promotion import GovernanceUnavailable
+    from vitae.settings import get_settings
+
+    settings = get_settings()
+    registry = _registry(settings)
+    try:
+        events = registry.governance.events(settings.model_name, limit=args.limit)
+    except GovernanceUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(events, indent=2, default=str))
+        return 0
+    if not events:
+        print(f"no audit events for {settings.model_name}")
+        return 0
+    print(f"{'id':>5}  {'at (UTC)':<19} {'action':<17} {'version':<9} {'from':<6} {'target':<12} {'actor':<12} reason")
+    for e in reversed(events):
+        at = e["at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if hasattr(e["at"], "astimezone") else str(e["at"])
+        reason = e["reason"] or ""
+        refused = (e["details"] or {}).get("reasons") or (
+            [e["details"]["refused"]] if (e["details"] or {}).get("refused") else []
+        )
+        if e["action"].endswith("_refused") and refused:
+            reason = (reason + " | " if reason else "") + "; ".join(refused)
+        print(
+            f"{e['id']:>5}  {at:<19} {e['action']:<17} {e['version'] or '-':<9} {e['from_version'] or '-':<6} "
+            f"{e['target'] or '-':<12} {e['actor']:<12} {reason}"
         )
     return 0
 
@@ -210,17 +323,50 @@ def _print_evaluation(summary: dict[str, Any]) -> None:
         print(line)
 
 
+def _gate_dry_run(registry: Any, args: argparse.Namespace, settings: Any) -> int:
+    """The quality gate's verdict for a version, without promoting or auditing anything."""
+    from model_runtime.promotion import PromotionError, format_decision, run_gate
+
+    if args.data:
+        print("--gate always uses the fixed evaluation set (held-out split); drop --data", file=sys.stderr)
+        return 2
+    if not args.version:
+        print("--gate needs --version", file=sys.stderr)
+        return 2
+    try:
+        decision = run_gate(registry, str(args.version), alias=settings.model_alias)
+    except PromotionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(decision.as_dict(), indent=2))
+    else:
+        print(format_decision(decision))
+    return 0 if decision.passed else 1
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from model_runtime.evaluation import evaluation_report, load_eval_docs
     from vitae.settings import get_settings
 
     settings = get_settings()
     registry = _registry(settings)
-    path = Path(args.data)
-    if not path.is_file():
-        print(f"no such file: {path}", file=sys.stderr)
-        return 2
-    docs, repair = load_eval_docs(path)
+    if args.gate:
+        return _gate_dry_run(registry, args, settings)
+    data: dict[str, Any]
+    if args.data:
+        path = Path(args.data)
+        if not path.is_file():
+            print(f"no such file: {path}", file=sys.stderr)
+            return 2
+        docs, repair = load_eval_docs(path)
+        data = {"file": str(path), "documents": len(docs), "repair": repair}
+    else:
+        from model_runtime.promotion import evaluation_set
+
+        held_out = evaluation_set(registry.data_dir)
+        docs = list(held_out.docs)
+        data = {"evaluationSet": held_out.describe(), "documents": len(docs)}
     production = registry.resolve(settings.model_alias)
     if args.version:
         candidate = registry.get_version(str(args.version))
@@ -242,7 +388,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         }
 
     summary: dict[str, Any] = {
-        "data": {"file": str(path), "documents": len(docs), "repair": repair},
+        "data": data,
         "metric": "document-level value F1 (sets of normalised texts per document and label)",
         "candidate": run(candidate),
         "production": None,
@@ -257,10 +403,16 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
-    model = subparsers.add_parser("model", help="train, register and list extraction models")
+    model = subparsers.add_parser("model", help="train, evaluate, promote, roll back and list extraction models")
     sub = model.add_subparsers(dest="model_command", required=True)
 
-    train = sub.add_parser("train", help="train a model, register it in MLflow (optionally promote)")
+    def audited(parser: argparse.ArgumentParser, *, reason_required: bool = False) -> None:
+        parser.add_argument("--reason", required=reason_required, help="why (kept in the audit trail)")
+        parser.add_argument(
+            "--actor", help="who (default: VITAE_MODEL_AUDIT_ACTOR, else the OS user running the command)"
+        )
+
+    train = sub.add_parser("train", help="train a model and register it in MLflow with its lineage")
     train.add_argument(
         "--data-dir",
         help="shared data folder (default: ../shared/data beside the repo)",
@@ -268,27 +420,52 @@ def register(subparsers: Any) -> None:
     train.add_argument(
         "--promote",
         action="store_true",
-        help="point the serving alias at the new version",
+        help="then promote it through the quality gate (exit 1 when refused)",
     )
     train.add_argument("--alias", help="alias to promote to (default: settings.model_alias)")
     train.add_argument("--seed", type=int, default=13)
+    audited(train)
     train.set_defaults(handler=_train)
 
-    promote = sub.add_parser("promote", help="point an alias at a registered version")
+    promote = sub.add_parser(
+        "promote",
+        help="run the quality gate; on pass tag stage=prod and move the serving alias (audited; refusals too)",
+    )
     promote.add_argument("version")
     promote.add_argument("--alias", help="default: settings.model_alias")
+    audited(promote)
     promote.set_defaults(handler=_promote)
 
-    listing = sub.add_parser("list", help="registered versions with aliases, tags and lineage")
+    back = sub.add_parser(
+        "rollback",
+        help="point the serving alias back at the previous (or the given) stage=prod version (audited)",
+    )
+    back.add_argument("--to", metavar="VERSION", help="a stage=prod version (default: the one promoted before)")
+    back.add_argument("--alias", help="default: settings.model_alias")
+    audited(back, reason_required=True)
+    back.set_defaults(handler=_rollback)
+
+    listing = sub.add_parser("list", help="registered versions: stage, aliases, gate result and lineage")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=_list)
 
+    audit = sub.add_parser("audit", help="the append-only trail of promotions, refusals, rollbacks, deployments")
+    audit.add_argument("--limit", type=int, default=50, help="newest N events (default 50)")
+    audit.add_argument("--json", action="store_true")
+    audit.set_defaults(handler=_audit)
+
     evaluate = sub.add_parser(
         "evaluate",
-        help="per-label precision/recall/F1 of a version on a DataTurks JSONL file (vs production)",
+        help="per-label precision/recall/F1 of a version (vs production); --gate: the promotion gate's verdict",
     )
-    evaluate.add_argument("--data", required=True, help="DataTurks-format JSONL (content + annotation)")
+    evaluate.add_argument(
+        "--data",
+        help="DataTurks-format JSONL (content + annotation); default: the gate's fixed evaluation set",
+    )
     evaluate.add_argument("--version", help="version to evaluate (default: the production alias)")
+    evaluate.add_argument(
+        "--gate", action="store_true", help="run the quality gate (dry run: nothing promoted or audited)"
+    )
     evaluate.add_argument("--json", action="store_true", help="machine-readable output")
     evaluate.set_defaults(handler=_evaluate)
 

@@ -1,13 +1,16 @@
-"""The Vitae application processes of the local stack: worker, bridge, event-emulator, api.
+"""The Vitae application processes of the local stack: worker, bridge, event-emulator, api,
+gateway, and the scoring endpoint when ``VITAE_MODEL_SERVING=endpoint`` (Option B serving).
 
 Each is ``python -m vitae run <name> --port <port>`` (see ``vitae.cli.services``) with the
-stack's environment, and is healthy when ``GET /healthz`` on that port answers 200. They
-start after the infra is healthy and the provisioning hook has run.
+stack's environment, and is healthy when ``GET /healthz`` on that port answers 200; the
+scoring endpoint is ``python -m model_runtime.serving`` and healthy when its readiness probe
+answers. They start after the infra is healthy and the provisioning hook has run.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from collections.abc import Mapping
 from typing import ClassVar
@@ -114,6 +117,56 @@ class Gateway(App):
         return {"gateway": self.base_url(ports), "gateway_docs": f"{self.base_url(ports)}/docs"}
 
 
+class Scoring(App):
+    """Option B serving: the scoring endpoint (deployments, traffic split, key auth) that
+    workers call when ``VITAE_MODEL_SERVING=endpoint``. On its first start it bootstraps the
+    endpoint state: ``blue`` = the production version, 100 % of the traffic."""
+
+    name = "scoring"
+    preferred_ports: ClassVar[Mapping[str, int]] = {"http": 8093}
+
+    def command(self, ctx: StackContext, ports: Mapping[str, int]) -> list[str]:
+        return [sys.executable, "-m", "model_runtime.serving", "--port", str(ports["http"])]
+
+    def healthy(self, ctx: StackContext, ports: Mapping[str, int]) -> bool:
+        # Ready, not just alive: every deployment with traffic has its model loaded.
+        response = httpx.get(f"http://{LOCALHOST}:{ports['http']}/health/ready", timeout=2.0)
+        return response.status_code == 200
+
+    def stack_env(self, ctx: StackContext, ports: Mapping[str, int]) -> dict[str, str]:
+        return {"VITAE_MODEL_SERVING": "endpoint", "VITAE_SCORING_URL": f"{self.base_url(ports)}/score"}
+
+    def urls(self, ctx: StackContext, ports: Mapping[str, int]) -> dict[str, str]:
+        return {"scoring": f"{self.base_url(ports)}/score"}
+
+
+def endpoint_serving(env: Mapping[str, str] | None = None) -> bool:
+    """Whether this stack serves the model through the scoring endpoint (Option B).
+
+    ``VITAE_MODEL_SERVING`` from the environment (``vitae`` loads the stack's own
+    ``stack.env`` first, so a stack started in endpoint mode stays in it), else ``.env``.
+    """
+    value = (os.environ if env is None else env).get("VITAE_MODEL_SERVING")
+    if value is None:
+        from vitae.settings import Settings
+
+        try:
+            value = Settings().model_serving
+        except Exception:  # invalid settings are reported by the processes themselves
+            return False
+    return value.strip().lower() == "endpoint"
+
+
 def app_services() -> list[App]:
-    """In start order: the worker first so workflows started by the bridge get picked up."""
-    return [Worker(), Bridge(), EventEmulator(), Api(), Gateway()]
+    """In start order: the worker first so workflows started by the bridge get picked up.
+    The scoring endpoint only in endpoint mode (in-process serving needs none)."""
+    apps: list[App] = [Worker(), Bridge(), EventEmulator(), Api(), Gateway()]
+    if endpoint_serving():
+        apps.insert(0, Scoring())
+    return apps
+
+
+def all_app_services() -> list[App]:
+    """Every app the supervisor may find recorded (``down``/``status`` of any past stack)."""
+    apps = app_services()
+    return apps if any(isinstance(a, Scoring) for a in apps) else [Scoring(), *apps]

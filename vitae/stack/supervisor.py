@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from vitae.stack import processes
-from vitae.stack.apps import app_services, apps_available
+from vitae.stack.apps import all_app_services, app_services, apps_available
 from vitae.stack.infra import (
     Azurite,
     Cosmos,
@@ -51,6 +51,7 @@ SERVICE_ORDER = (
     "azurite",
     "cosmos",
     "temporal",
+    "scoring",
     "worker",
     "bridge",
     "event-emulator",
@@ -98,7 +99,7 @@ def _registry() -> dict[str, Service]:
         Azurite(),
         Cosmos(),
         Temporal(),
-        *app_services(),
+        *all_app_services(),
     ]
     return {service.name: service for service in services}
 
@@ -372,6 +373,7 @@ def render_summary(info: StackInfo) -> str:
         ("api", "API"),
         ("bridge", "Event bridge"),
         ("gateway", "Worker gateway"),
+        ("scoring", "Scoring endpoint"),
         ("azurite", "Azurite blob"),
         ("cosmos", "Cosmos emulator"),
         ("postgres", "Postgres"),
@@ -485,7 +487,7 @@ def _service_status(ctx: StackContext, service: Service, record: RunRecord) -> S
 
 
 def _app(name: str) -> Service:
-    apps = {app.name: app for app in app_services()}
+    apps = {app.name: app for app in all_app_services()}
     if name not in apps:
         raise ValueError(f"unknown app {name!r}; expected one of {', '.join(apps)}")
     return apps[name]

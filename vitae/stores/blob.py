@@ -163,6 +163,31 @@ class BlobStore:
             out.append((item.name, str(item.etag).strip('"'), item.last_modified))
         return out
 
+    async def list_page(
+        self, container: str, prefix: str, continuation: str | None, limit: int
+    ) -> tuple[list[tuple[str, datetime]], str | None]:
+        """One page of (name, last modified) under ``prefix``, and the token of the next page."""
+        client = self._service.get_container_client(container)
+        pages = client.list_blobs(name_starts_with=prefix, results_per_page=limit).by_page(
+            continuation_token=continuation
+        )
+        items: list[tuple[str, datetime]] = []
+        async for page in pages:
+            async for blob in page:
+                items.append((blob.name, blob.last_modified))
+            break
+        # An AsyncPageIterator underneath (typed as a plain iterator): it holds the next token.
+        token = getattr(pages, "continuation_token", None)
+        return items, str(token) if token else None
+
+    async def delete(self, container: str, name: str) -> bool:
+        """Delete a blob (and its snapshots); False when it was already gone."""
+        try:
+            await self._service.get_container_client(container).delete_blob(name, delete_snapshots="include")
+        except ResourceNotFoundError:
+            return False
+        return True
+
 
 class BlobTooLargeError(Exception):
     def __init__(self, size: int) -> None:

@@ -24,6 +24,7 @@ _INSERT_COLUMNS = ", ".join(_COLUMNS)
 _PLACEHOLDERS = ", ".join(f"${i}" for i in range(1, len(_COLUMNS) + 1))
 _UPDATES = ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS if c != "run_id")
 _SELECT = f"SELECT {_INSERT_COLUMNS} FROM enrichment_runs"
+_QUALIFIED = ", ".join(f"r.{c}" for c in _COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,45 @@ class EnrichmentRuns:
         # One extra row fetched tells whether an older page exists without a COUNT.
         return RunPage(runs=runs, next_cursor=_encode_cursor(runs[-1]) if len(rows) > limit else None)
 
+    async def get_current(self, run_id: str) -> tuple[RunSnapshot, bool] | None:
+        """The run and whether it is still its subject's latest run (no newer request), in one
+        statement: what the gateway checks before forwarding a worker's call."""
+        row = await self._pool.fetchrow(
+            f"""SELECT {_QUALIFIED}, NOT EXISTS (
+                       SELECT 1 FROM enrichment_runs n
+                        WHERE n.enricher_type = r.enricher_type AND n.subject_key = r.subject_key
+                          AND (n.requested_at, n.run_id) > (r.requested_at, r.run_id)) AS is_latest
+                  FROM enrichment_runs r WHERE r.run_id = $1""",
+            run_id,
+        )
+        if row is None:
+            return None
+        values = dict(row)
+        latest = bool(values.pop("is_latest"))
+        values["status"] = RunStatus(values["status"])
+        return RunSnapshot(**values), latest
+
+    async def next_leasable(
+        self, enricher_types: Sequence[str], *, limit: int = 10, exclude: Sequence[str] = ()
+    ) -> list[RunSnapshot]:
+        """Queued runs of these types that are their subject's latest, longest-waiting first,
+        leaving out ``exclude`` (runs this process is already leasing). Candidates only: the
+        run workflow's ``lease`` update decides."""
+        rows = await self._pool.fetch(
+            f"""SELECT {_QUALIFIED} FROM enrichment_runs r
+                WHERE r.status = 'queued' AND r.enricher_type = ANY($1::text[])
+                  AND r.run_id <> ALL($3::text[])
+                  AND NOT EXISTS (
+                      SELECT 1 FROM enrichment_runs n
+                       WHERE n.enricher_type = r.enricher_type AND n.subject_key = r.subject_key
+                         AND (n.requested_at, n.run_id) > (r.requested_at, r.run_id))
+                ORDER BY r.queued_at, r.run_id LIMIT $2""",
+            list(enricher_types),
+            limit,
+            list(exclude),
+        )
+        return [_row_to_snapshot(r) for r in rows]
+
     async def next_queued(self, enricher_types: Sequence[str], limit: int = 10) -> list[RunSnapshot]:
         """Queued runs for these enricher types, longest-waiting first.
 
@@ -124,3 +164,55 @@ class EnrichmentRuns:
             limit,
         )
         return [_row_to_snapshot(r) for r in rows]
+
+    # --- maintenance (workflows/enrichment_maintenance.py) ------------------------------
+
+    async def find_stale(
+        self,
+        *,
+        requested_before: datetime,
+        stuck_before: datetime,
+        enricher_types: Sequence[str] | None = None,
+        after_run_id: str | None = None,
+        limit: int = 200,
+    ) -> list[str]:
+        """Ids of unfinished runs past policy, in run id order after ``after_run_id``.
+
+        Stale: requested before ``requested_before`` (older than the longest a run may stay
+        unfinished), or stuck: Pending (never queued by its run workflow) since before
+        ``stuck_before``, or Leased with a lease that ended before ``stuck_before`` (its timer
+        should have requeued or expired it long ago).
+        """
+        rows = await self._pool.fetch(
+            """SELECT run_id FROM enrichment_runs
+                WHERE status IN ('pending', 'queued', 'leased')
+                  AND ($3::text[] IS NULL OR enricher_type = ANY($3::text[]))
+                  AND ($4::text IS NULL OR run_id > $4::text)
+                  AND (requested_at < $1
+                       OR (status = 'pending' AND requested_at < $2)
+                       OR (status = 'leased' AND lease_until < $2))
+                ORDER BY run_id LIMIT $5""",
+            requested_before,
+            stuck_before,
+            list(enricher_types) if enricher_types is not None else None,
+            after_run_id,
+            limit,
+        )
+        return [r["run_id"] for r in rows]
+
+    async def get_many(self, run_ids: Sequence[str]) -> dict[str, RunSnapshot]:
+        rows = await self._pool.fetch(f"{_SELECT} WHERE run_id = ANY($1::text[])", list(run_ids))
+        return {r["run_id"]: _row_to_snapshot(r) for r in rows}
+
+    async def mark_inputs_deleted(self, run_ids: Sequence[str]) -> int:
+        """Record that these runs' input snapshots were deleted; repeats change nothing."""
+        result = await self._pool.execute(
+            """UPDATE enrichment_runs SET input_deleted_at = now()
+                WHERE run_id = ANY($1::text[]) AND input_deleted_at IS NULL""",
+            list(run_ids),
+        )
+        return int(result.split()[-1])
+
+    async def input_deleted_at(self, run_id: str) -> datetime | None:
+        value = await self._pool.fetchval("SELECT input_deleted_at FROM enrichment_runs WHERE run_id = $1", run_id)
+        return value if isinstance(value, datetime) else None
