@@ -209,3 +209,24 @@ def test_skill_fragments_grow_to_their_list_item() -> None:
     # An item holding another label's entity is left alone.
     found = P._complete_skill_lists(text, doc, [ent("SKILL", "Java"), ent("DESIGNATION", "Developer")])
     assert sorted((e.label, e.text) for e in found) == [("DESIGNATION", "Developer"), ("SKILL", "Java")]
+
+
+def test_only_the_first_location_is_the_candidates() -> None:
+    from model_runtime.predictor import ResumePredictor as P
+
+    text = "Jane Doe\nPune, Maharashtra\nEngineer at Acme - Mumbai\nLead at Beta - Pune\n"
+    doc = tokenize(text)
+
+    def ent(label: str, value: str, nth: int = 0) -> Entity:
+        start = -1
+        for _ in range(nth + 1):
+            start = text.index(value, start + 1)
+        return Entity(label, value, start, start + len(value), doc.line_of(start) + 1, 0.8, "model")
+
+    entities = [ent("LOCATION", "Pune"), ent("LOCATION", "Mumbai"), ent("LOCATION", "Pune", 1), ent("NAME", "Jane Doe")]
+    kept = P._candidate_location(entities)
+    assert [(e.label, e.text, e.start) for e in kept] == [
+        ("LOCATION", "Pune", text.index("Pune")),
+        ("LOCATION", "Pune", text.rindex("Pune")),
+        ("NAME", "Jane Doe", 0),
+    ]
