@@ -316,7 +316,12 @@ async def test_redeploy_under_load_switches_versions_without_a_failed_request(
     await asyncio.sleep(0.3)
     stop.set()
     await asyncio.gather(*loops)
-    assert seen[0] == served.v1 and set(seen[after + 4 :]) == {served.v2}, seen
+    # Requests routed before the switch may still finish after it, in any order among the new
+    # ones: at most one per client loop. Everything else after the switch is v2.
+    late = seen[after:]
+    assert seen[0] == served.v1, seen
+    assert late.count(served.v1) <= len(loops) and late.count(served.v2) > len(loops), seen
+    assert set(late) <= {served.v1, served.v2}, seen
     # Versions no deployment serves any more are dropped from memory.
     assert set(h.endpoint._predictors) == {served.v2}
     await h.endpoint.aclose()
