@@ -158,32 +158,11 @@ class _PostgresSession:
         self._conn = conn
         self._model_name = model_name
 
-    def record(
-        self,
-        *,
-        action: str,
-        actor: str,
-        version: str | None,
-        reason: str | None,
-        details: dict[str, Any] | None = None,
-        from_version: str | None = None,
-        target: str | None = None,
-    ) -> int:
-        from vitae.stores.model_audit import insert_model_event
+    def record(self, **event: Any) -> int:
+        """``GovernanceSession.record``: one audit row in this session's transaction."""
+        from vitae.stores.model_audit import record_model_event
 
-        return self._runner.run(
-            insert_model_event(
-                self._conn,
-                action=action,
-                actor=actor,
-                model_name=self._model_name,
-                version=version,
-                reason=reason,
-                details=details,
-                from_version=from_version,
-                target=target,
-            )
-        )
+        return self._runner.run(record_model_event(self._conn, model_name=self._model_name, **event))
 
     def record_lineage(self, version: str, lineage: Mapping[str, str]) -> bool:
         from vitae.stores.model_audit import record_model_lineage

@@ -55,7 +55,7 @@ def default_actor(configured: str | None = None) -> str:
         return f"uid:{os.getuid()}"
 
 
-async def insert_model_event(
+async def record_model_event(
     conn: asyncpg.Connection | asyncpg.Pool,
     *,
     action: str,
@@ -67,7 +67,11 @@ async def insert_model_event(
     from_version: str | None = None,
     target: str | None = None,
 ) -> int:
-    """:func:`record_model_event` on a connection, e.g. inside the caller's transaction."""
+    """Append one audit row; returns its id. ``target`` is the alias or deployment acted on.
+
+    ``conn`` may be a pool, or a connection inside the caller's transaction (promotion writes
+    the row in the same transaction as its lock). ``action``: one of :data:`ACTIONS`.
+    """
     if action not in ACTIONS:
         raise ValueError(f"unknown model audit action {action!r} (one of {sorted(ACTIONS)})")
     if not actor or not actor.strip():
@@ -86,36 +90,6 @@ async def insert_model_event(
         json.dumps(details or {}, sort_keys=True, default=str),
     )
     return int(row_id)
-
-
-async def record_model_event(
-    pool: asyncpg.Pool,
-    *,
-    action: str,
-    actor: str,
-    model_name: str,
-    version: str | None,
-    reason: str | None,
-    details: dict[str, Any] | None = None,
-    from_version: str | None = None,
-    target: str | None = None,
-) -> int:
-    """Append one audit row; returns its id. ``target`` is the alias or deployment acted on.
-
-    ``action``: promote, promote_refused, rollback, rollback_refused, deploy, traffic,
-    bootstrap, bootstrap_refused.
-    """
-    return await insert_model_event(
-        pool,
-        action=action,
-        actor=actor,
-        model_name=model_name,
-        version=version,
-        reason=reason,
-        details=details,
-        from_version=from_version,
-        target=target,
-    )
 
 
 def _event(row: Mapping[str, Any]) -> dict[str, Any]:
