@@ -97,21 +97,18 @@ class BlobActivities:
         }
         prefix = f"jobs/{result.job_id}"
         try:
+            documents = {"result.json": result_document(result), "explanations.json": explanations_document(result)}
             result_uri, explanations_uri = await asyncio.gather(
-                self._blobs.write_once(
-                    self._artifacts,
-                    f"{prefix}/result.json",
-                    _json_bytes(result_document(result)),
-                    content_type="application/json",
-                    metadata=metadata,
-                ),
-                self._blobs.write_once(
-                    self._artifacts,
-                    f"{prefix}/explanations.json",
-                    _json_bytes(explanations_document(result)),
-                    content_type="application/json",
-                    metadata=metadata,
-                ),
+                *(
+                    self._blobs.write_once(
+                        self._artifacts,
+                        f"{prefix}/{name}",
+                        _json_bytes(document),
+                        content_type="application/json",
+                        metadata=metadata,
+                    )
+                    for name, document in documents.items()
+                )
             )
         except ImmutableArtifactError as err:
             raise ApplicationError(str(err), type=ARTIFACT_CONFLICT, non_retryable=True) from None

@@ -354,14 +354,18 @@ class ModelRegistry:
             )
         self._client.set_registered_model_alias(self.model_name, alias, ref.version)
 
-    def prod_versions(self) -> list[ModelRef]:
-        """Every version that ever passed the gate (deployable, rollback targets), oldest first."""
+    def _search_versions(self) -> list[Any]:
+        """Every MLflow version of the model; none when the model is not registered yet."""
         try:
-            versions = self._client.search_model_versions(f"name='{self.model_name}'")
+            return list(self._client.search_model_versions(f"name='{self.model_name}'"))
         except Exception as exc:
             if self._is_missing(exc):
                 return []
             raise
+
+    def prod_versions(self) -> list[ModelRef]:
+        """Every version that ever passed the gate (deployable, rollback targets), oldest first."""
+        versions = self._search_versions()
         refs = [self._ref(mv) for mv in versions]
         return sorted((r for r in refs if r.deployable), key=lambda r: int(r.version))
 
@@ -475,12 +479,7 @@ class ModelRegistry:
         return target
 
     def list_versions(self) -> list[dict[str, Any]]:
-        try:
-            versions = self._client.search_model_versions(f"name='{self.model_name}'")
-        except Exception as exc:
-            if self._is_missing(exc):
-                return []
-            raise
+        versions = self._search_versions()
         aliases: dict[str, list[str]] = {}
         try:
             registered = self._client.get_registered_model(self.model_name)
