@@ -95,6 +95,8 @@ class BlobActivities:
             "modelversion": result.inference.model_version,
             "pipelineversion": result.pipeline_version,
         }
+        if result.inference.model_deployment:
+            metadata["modeldeployment"] = result.inference.model_deployment
         prefix = f"jobs/{result.job_id}"
         try:
             documents = {"result.json": result_document(result), "explanations.json": explanations_document(result)}

@@ -56,4 +56,5 @@ class InferenceActivities:
             fields=result.fields,
             inference_ms=result.elapsed_ms,
             produced_at=datetime.now(UTC),
+            model_deployment=result.deployment,
         )

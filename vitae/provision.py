@@ -1,8 +1,9 @@
 """One-time preparation of a stack's stores, run by ``vitae up`` before the services start.
 
-Idempotent: schema migrations, blob containers, the Cosmos database and container, a local
-tenant with an API key (development only), and a production model in the registry (trained
-from ``../shared/data`` or generated data when the registry is empty).
+Idempotent: schema migrations, blob containers, the Cosmos database and container (with
+results it lost restored from their artifacts), a local tenant with an API key (development
+only), and a production model in the registry (trained from ``../shared/data`` or generated
+data when the registry is empty).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import logging
 from pathlib import Path
 
+from vitae.results_restore import restore_results, results_lost
 from vitae.settings import Settings
 from vitae.stores.blob import BlobStore
 from vitae.stores.cosmos import ResultStore
@@ -32,20 +34,27 @@ async def _provision_stores(settings: Settings) -> None:
     applied = await apply_migrations(dsn)
     if applied:
         log.info("applied migrations: %s", ", ".join(applied))
-    async with BlobStore.from_settings(settings) as blobs:
-        await blobs.ensure_containers(settings.incoming_container, settings.artifacts_container)
-    results = await ResultStore.open(settings, create=True)
-    await results.close()
-    if settings.environment == "development" and not credentials_file(settings).exists():
-        ledger = await Ledger.connect(dsn, max_size=1)
-        try:
+    ledger = await Ledger.connect(dsn, max_size=4)
+    try:
+        async with BlobStore.from_settings(settings) as blobs:
+            await blobs.ensure_containers(settings.incoming_container, settings.artifacts_container)
+            results = await ResultStore.open(settings, create=True)
+            try:
+                # The local Cosmos emulator starts empty after every restart; the ledger and
+                # the artifacts still hold every result, so bring them back.
+                if await results_lost(ledger, results):
+                    report = await restore_results(ledger, blobs, results)
+                    log.info("restored results from their artifacts: %s", report.to_json())
+            finally:
+                await results.close()
+        if settings.environment == "development" and not credentials_file(settings).exists():
             await ledger.ensure_tenant(LOCAL_TENANT, "Local development tenant")
             key = await ledger.issue_api_key(LOCAL_TENANT, "vitae up")
-        finally:
-            await ledger.close()
-        path = credentials_file(settings)
-        path.write_text(json.dumps({"tenant": key.tenant_id, "api_key": key.secret}))
-        path.chmod(0o600)
+            path = credentials_file(settings)
+            path.write_text(json.dumps({"tenant": key.tenant_id, "api_key": key.secret}))
+            path.chmod(0o600)
+    finally:
+        await ledger.close()
 
 
 def ensure_model(settings: Settings) -> str:

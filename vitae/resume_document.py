@@ -16,7 +16,11 @@ EXPLANATIONS_SCHEMA = "vitae.resume-explanations/1"
 
 
 def _model(result: ResumeResult) -> dict[str, str]:
-    return {"name": result.inference.model_name, "version": result.inference.model_version}
+    inference = result.inference
+    model = {"name": inference.model_name, "version": inference.model_version}
+    if inference.model_deployment:  # served by a scoring endpoint (Option B)
+        model["deployment"] = inference.model_deployment
+    return model
 
 
 def result_document(result: ResumeResult) -> dict[str, Any]:

@@ -180,6 +180,7 @@ class ResumeInferenceWorkflow:
                 finished_at=workflow.now(),
                 model_name=inference.model_name,
                 model_version=inference.model_version,
+                model_deployment=inference.model_deployment,
                 page_count=document.page_count,
                 text_length=document.text_length,
                 cosmos_id=persisted.cosmos_id,

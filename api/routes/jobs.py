@@ -40,12 +40,22 @@ async def job_view(row: dict[str, Any], blobs: BlobStore, sas_ttl: timedelta) ->
         "startedAt": iso("started_at"),
         "finishedAt": iso("finished_at"),
         "durationMs": row["duration_ms"],
-        "model": {"name": row["model_name"], "version": row["model_version"]} if row["model_version"] else None,
+        "model": _model(row),
         "pageCount": row["page_count"],
         "textLength": row["text_length"],
         "error": {"code": row["error_code"], "message": row["error_message"]} if row["error_code"] else None,
         "artifacts": artifacts,
     }
+
+
+def _model(row: dict[str, Any]) -> dict[str, str] | None:
+    # The same shape as the result document's "model" (vitae/resume_document.py).
+    if not row["model_version"]:
+        return None
+    model = {"name": row["model_name"], "version": row["model_version"]}
+    if row.get("model_deployment"):
+        model["deployment"] = row["model_deployment"]
+    return model
 
 
 _FINISHED = ("succeeded", "failed")

@@ -13,8 +13,11 @@ import pytest
 from tests.conftest import FIXTURES, SHARED_DATA
 from tests.e2e.conftest import LiveStack, upload, wait_for_job
 from vitae.blob_events import blob_created_event
+from vitae.results_restore import restore_results, results_lost
 from vitae.stack import start_app, stop_app
 from vitae.stores.blob import BlobStore
+from vitae.stores.cosmos import ResultStore
+from vitae.stores.ledger import Ledger
 
 pytestmark = [pytest.mark.stack, pytest.mark.asyncio(loop_scope="session")]
 
@@ -214,3 +217,37 @@ async def test_job_long_poll_answers_when_the_job_finishes(live_stack: LiveStack
     assert (await api.get(f"/v1/jobs/{ok['jobId']}", params={"wait": 30})).json()["status"] == "succeeded"
     assert (await api.get("/v1/jobs/no-such-job", params={"wait": 1})).status_code == 404
     assert (await api.get(f"/v1/jobs/{ok['jobId']}", params={"wait": 31})).status_code == 422
+
+
+async def test_results_cosmos_lost_come_back_from_their_artifacts(
+    live_stack: LiveStack, api: httpx.AsyncClient
+) -> None:
+    """An empty results container (the emulator after a restart) is rebuilt exactly from the
+    ledger and the result.json artifacts: the same documents, newest job per file."""
+    first = await upload(api, FIXTURES / "resume_ok.pdf")
+    await wait_for_job(api, first["jobId"])
+    # Reprocessing makes a newer job for the same file: that one must win the restore.
+    rerun = (await api.post(f"/v1/resumes/{first['fileId']}/reprocess")).json()
+    await wait_for_job(api, rerun["jobId"])
+    live = (await api.get(f"/v1/resumes/{first['fileId']}")).json()["result"]
+    assert live["jobId"] == rerun["jobId"]
+
+    fresh = live_stack.settings.model_copy(update={"cosmos_results_container": f"restore-{uuid.uuid4().hex[:8]}"})
+    ledger = await Ledger.connect(fresh.database_url.get_secret_value(), max_size=4)
+    original = await ResultStore.open(live_stack.settings)
+    empty = await ResultStore.open(fresh, create=True)
+    try:
+        async with BlobStore.from_settings(fresh) as blobs:
+            assert not await results_lost(ledger, original)
+            assert await results_lost(ledger, empty)
+            report = await restore_results(ledger, blobs, empty)
+            assert report.missing_artifacts == 0 and report.restored == report.files >= 1
+            assert not await results_lost(ledger, empty)
+            assert await empty.get(live["tenantId"], live["fileId"]) == live
+            # Restoring again changes nothing (the store keeps the same newest job).
+            await restore_results(ledger, blobs, empty)
+            assert await empty.get(live["tenantId"], live["fileId"]) == live
+    finally:
+        await empty.close()
+        await original.close()
+        await ledger.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,8 @@ from model_runtime.scoring import (
 )
 from model_runtime.serving.audit import MemoryAudit
 from model_runtime.serving.endpoint import create_scoring_app
-from vitae.contracts import InferenceInput
+from vitae.contracts import ExtractedDocument, InferenceInput, ResumeResult
+from vitae.resume_document import explanations_document, result_document
 from vitae.settings import get_settings
 from vitae.telemetry import ModelMetrics
 
@@ -126,6 +128,21 @@ async def test_inference_activity_in_endpoint_mode_matches_in_process(
     assert via_endpoint.entities == local.entities
     assert via_endpoint.fields == local.fields
     assert via_endpoint.inference_ms > 0
+    # The result names the deployment that served it (and carries it into the documents).
+    assert (via_endpoint.model_deployment, local.model_deployment) == ("blue", None)
+    result = ResumeResult(
+        job_id="job-1",
+        tenant_id="t",
+        file_id="f",
+        blob_url="https://blob/f.pdf",
+        document=ExtractedDocument("mem://resume", 1, len(RESUME), False, "0" * 64, 10, 1.0),
+        inference=via_endpoint,
+        queued_at=via_endpoint.produced_at,
+        processed_at=via_endpoint.produced_at,
+    )
+    assert result_document(result)["model"] == {"name": "vitae-test", "version": served.v1, "deployment": "blue"}
+    assert explanations_document(result)["model"]["deployment"] == "blue"
+    assert "deployment" not in result_document(replace(result, inference=local))["model"]
 
 
 async def test_scoring_errors_become_retryable_or_final_job_failures(

@@ -17,7 +17,7 @@ from pathlib import Path
 # Modules that contribute subcommands, in the order they appear in --help.
 _COMMAND_MODULES = (
     "vitae.cli.stack",  # up, down, status
-    "vitae.cli.resumes",  # upload, result, replay, tenant
+    "vitae.cli.resumes",  # upload, result, replay, tenant, results restore
     "vitae.cli.model",  # model train | list | ...
     "vitae.cli.endpoint",  # endpoint show | deploy | traffic | delete | score
     "vitae.cli.enrich",  # enrich-worker

@@ -1,4 +1,4 @@
-"""Client commands: ``upload``, ``result``, ``replay``, ``tenant``."""
+"""Client commands: ``upload``, ``result``, ``replay``, ``tenant``, ``results restore``."""
 
 from __future__ import annotations
 
@@ -45,6 +45,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     create.add_argument("tenant_id")
     create.add_argument("--name")
     create.set_defaults(handler=_tenant_create)
+
+    results = subparsers.add_parser("results", help="operate on the Cosmos results")
+    results_sub = results.add_subparsers(dest="results_command", required=True)
+    restore = results_sub.add_parser(
+        "restore", help="rebuild every file's Cosmos result from its newest result.json artifact"
+    )
+    restore.set_defaults(handler=_results_restore)
 
 
 # --- talking to the API -------------------------------------------------------------
@@ -239,3 +246,30 @@ def _tenant_create(args: argparse.Namespace) -> int:
 
     print(json.dumps({"tenant": args.tenant_id, "api_key": asyncio.run(create())}))
     return 0
+
+
+# --- results --------------------------------------------------------------------------
+
+
+def _results_restore(args: argparse.Namespace) -> int:
+    from vitae.results_restore import restore_results
+    from vitae.stores.blob import BlobStore
+    from vitae.stores.cosmos import ResultStore
+    from vitae.stores.ledger import Ledger
+
+    async def restore() -> dict[str, int]:
+        settings = get_settings()
+        ledger = await Ledger.connect(settings.database_url.get_secret_value(), max_size=4)
+        try:
+            async with BlobStore.from_settings(settings) as blobs:
+                results = await ResultStore.open(settings)
+                try:
+                    return (await restore_results(ledger, blobs, results)).to_json()
+                finally:
+                    await results.close()
+        finally:
+            await ledger.close()
+
+    report = asyncio.run(restore())
+    print(json.dumps(report))
+    return 1 if report["missing_artifacts"] else 0

@@ -441,7 +441,8 @@ def ensure_certificate(folder: Path) -> tuple[Path, Path]:
 class Cosmos(Service):
     """@vercel/cosmosdb-server behind ``deploy/local/cosmos-emulator.cjs`` (our certificate,
     keep-alive on, 404 for missing documents). In memory: nothing survives a restart, which
-    is why provisioning runs on every ``up``."""
+    is why provisioning runs on every ``up`` and restores results from their artifacts
+    (``vitae/results_restore.py``)."""
 
     name = "cosmos"
     preferred_ports: ClassVar[Mapping[str, int]] = {"https": 8081}
@@ -545,6 +546,14 @@ class Temporal(Service):
             "--ui-disable-news-fetch",
             "--log-level",
             "warn",
+            # WAL without an fsync per commit (the default rollback journal syncs every
+            # transaction, and Temporal commits several per workflow task). A process crash
+            # loses nothing; only a machine crash may lose the last moments, fine for a local
+            # stack. Measured with bench.enrichment_gateway: Temporal CPU per run 71 -> 48 ms.
+            "--sqlite-pragma",
+            "journal_mode=wal",
+            "--sqlite-pragma",
+            "synchronous=normal",
         ]
         for attribute, kind in SEARCH_ATTRIBUTES.items():
             command += ["--search-attribute", f"{attribute}={kind}"]

@@ -208,7 +208,8 @@ class Ledger:
                         duration_ms = EXTRACT(EPOCH FROM ($3 - queued_at)) * 1000,
                         error_code = $4, error_message = $5, model_name = $6, model_version = $7,
                         page_count = $8, text_length = $9, cosmos_id = $10,
-                        result_uri = $11, explanations_uri = $12, updated_at = now()
+                        result_uri = $11, explanations_uri = $12, model_deployment = $14,
+                        updated_at = now()
                   WHERE job_id = $1 AND status NOT IN ('succeeded', 'failed')
               RETURNING job_id)
                SELECT pg_notify($13, job_id) FROM done""",
@@ -225,6 +226,7 @@ class Ledger:
             artifacts.result_uri if artifacts else None,
             artifacts.explanations_uri if artifacts else None,
             JOB_FINISHED_CHANNEL,
+            done.model_deployment,
         )
         return len(rows) == 1
 
@@ -242,6 +244,31 @@ class Ledger:
             file_id,
         )
         return dict(row) if row else None
+
+    async def newest_result(self) -> dict[str, Any] | None:
+        """The most recently finished successful job with a result artifact, of any tenant."""
+        row = await self._pool.fetchrow(
+            """SELECT tenant_id, file_id, job_id, result_uri FROM inference_jobs
+                WHERE status = 'succeeded' AND result_uri IS NOT NULL
+                ORDER BY finished_at DESC LIMIT 1"""
+        )
+        return dict(row) if row else None
+
+    async def latest_results(self, after: tuple[str, str] | None, limit: int) -> list[dict[str, Any]]:
+        """Per file, its newest successful job's result artifact, a page at a time (keyset on
+        (tenant_id, file_id), every tenant): what the Cosmos results should hold."""
+        tenant, file = after or ("", "")
+        rows = await self._pool.fetch(
+            """SELECT DISTINCT ON (tenant_id, file_id) tenant_id, file_id, job_id, result_uri
+                 FROM inference_jobs
+                WHERE status = 'succeeded' AND result_uri IS NOT NULL AND (tenant_id, file_id) > ($1, $2)
+                ORDER BY tenant_id, file_id, queued_at DESC
+                LIMIT $3""",
+            tenant,
+            file,
+            limit,
+        )
+        return [dict(r) for r in rows]
 
     async def jobs_for_file(self, tenant_id: str, file_id: str, limit: int = 20) -> list[dict[str, Any]]:
         rows = await self._pool.fetch(
