@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     scoring_url: str = "http://127.0.0.1:8093/score"
     # ``Authorization: Bearer`` key of /score (the endpoint's primary key in Azure).
     scoring_key: SecretStr = SecretStr(DEV_SCORING_KEY)
+    # Server side: a second key /score also accepts (Azure ML's secondary key), so keys rotate
+    # with no downtime: give the server the new key here, move clients to it, then swap.
+    scoring_secondary_key: SecretStr | None = None
     # Key of the local server's control plane (/admin: deployments, traffic); never given to workers.
     scoring_admin_key: SecretStr = SecretStr(DEV_SCORING_ADMIN_KEY)
     # Pin every request of this process to one deployment (``azureml-model-deployment``).

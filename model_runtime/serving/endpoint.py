@@ -55,9 +55,13 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def _authorized(request: Request, key: str) -> bool:
+def _authorized(request: Request, *keys: str) -> bool:
     token = _bearer(request)
-    return token is not None and hmac.compare_digest(token.encode(), key.encode())
+    if token is None:
+        return False
+    # Every key is compared (no short circuit), so timing tells nothing about which matched.
+    matches = [hmac.compare_digest(token.encode(), key.encode()) for key in keys]
+    return any(matches)
 
 
 def _unauthorized() -> JSONResponse:
@@ -67,7 +71,8 @@ def _unauthorized() -> JSONResponse:
 def _refuse_dev_keys(settings: Settings) -> None:
     if settings.environment != "production":
         return
-    if settings.scoring_key.get_secret_value() == DEV_SCORING_KEY:
+    secondary = settings.scoring_secondary_key
+    if DEV_SCORING_KEY in (settings.scoring_key.get_secret_value(), secondary and secondary.get_secret_value()):
         raise ValueError("refusing the development VITAE_SCORING_KEY in production")
     if settings.scoring_admin_key.get_secret_value() == DEV_SCORING_ADMIN_KEY:
         raise ValueError("refusing the development VITAE_SCORING_ADMIN_KEY in production")
@@ -109,7 +114,9 @@ def create_scoring_app(
             metrics=telemetry.model,
         )
     served = endpoint
-    scoring_key = settings.scoring_key.get_secret_value()
+    scoring_keys = [settings.scoring_key.get_secret_value()]
+    if settings.scoring_secondary_key is not None and settings.scoring_secondary_key.get_secret_value():
+        scoring_keys.append(settings.scoring_secondary_key.get_secret_value())
     admin_key = settings.scoring_admin_key.get_secret_value()
 
     @asynccontextmanager
@@ -161,7 +168,7 @@ def create_scoring_app(
     # -- data plane ----------------------------------------------------------------------------
     @app.post("/score")
     async def score(request: Request) -> Response:
-        if not _authorized(request, scoring_key):
+        if not _authorized(request, *scoring_keys):
             return _unauthorized()
         try:
             texts, batch = parse_request(await request.json())

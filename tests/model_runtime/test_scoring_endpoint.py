@@ -114,6 +114,29 @@ async def test_bootstrap_serves_production_on_blue_with_the_in_process_output(
     await h.endpoint.aclose()
 
 
+async def test_secondary_key_lets_keys_rotate_without_downtime(tmp_path: Path, served: ServedRegistry) -> None:
+    endpoint = ScoringEndpoint(
+        served.registry, state_path(scoring_settings(tmp_path)), endpoint_name=ENDPOINT_NAME, audit=MemoryAudit()
+    )
+    await endpoint.start(bootstrap_alias="production", actor="pytest")
+    await wait_ready(endpoint)
+
+    async def status(app_settings: Any, key: str) -> int:
+        app = create_scoring_app(app_settings, endpoint=endpoint)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s") as c:
+            response = await c.post("/score", json={"text": "x"}, headers={"Authorization": f"Bearer {key}"})
+            return response.status_code
+
+    rotating = scoring_settings(tmp_path, scoring_secondary_key="the-next-key")
+    # While rotating, both the old (primary) and the new (secondary) key are accepted...
+    assert await status(rotating, SCORING_KEY) == 200
+    assert await status(rotating, "the-next-key") == 200
+    assert await status(rotating, "another-key") == 401
+    # ...and without a secondary key, only the primary.
+    assert await status(scoring_settings(tmp_path), "the-next-key") == 401
+    await endpoint.aclose()
+
+
 async def test_key_auth_and_probes(tmp_path: Path, served: ServedRegistry) -> None:
     h = await start(tmp_path, served.registry)
     c = h.client
