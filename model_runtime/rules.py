@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
+
+from .features import header_section
+from .text import line_starts
 
 _EMAIL_RE = re.compile(r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
 
@@ -31,7 +35,9 @@ _LINK_RE = re.compile(
     r"(?<![@\w.])(?:"
     r"https?://[^\s<>\"'()]+"
     r"|www\.[^\s<>\"'()]+"
-    r"|(?:[A-Za-z0-9-]+\.)+" + _TLDS + r"/[^\s<>\"'()]*"
+    # A bare host with a path needs a 2+ character label before the TLD: "B.Tech/B.E" and
+    # "B.Com/BBA" are degrees, not URLs.
+    r"|(?:[A-Za-z0-9-]+\.)*[A-Za-z0-9-]{2,}\." + _TLDS + r"/[^\s<>\"'()]*"
     r"|(?:[A-Za-z0-9-]+\.)*(?:" + "|".join(re.escape(h) for h in _KNOWN_HOSTS) + r")\b(?:/[^\s<>\"'()]*)?"
     r")",
     re.IGNORECASE,
@@ -113,9 +119,16 @@ def find_rule_entities(text: str) -> list[Match]:
         return all(end <= s or start >= e for s, e in taken)
 
     def first_years_of_experience(text: str) -> Iterator[Match]:
-        # Resumes state their total experience once, early (summary); later "N years of X"
-        # mentions are mostly per-skill. First-only: train-split F1 0.35 -> 0.42.
-        yield from sorted(find_years_of_experience(text), key=lambda m: m[1])[:1]
+        # Resumes state their total experience once, early (header or summary); later "N years
+        # of X" mentions are mostly per-skill or per-job. First-only: train-split F1 0.35 -> 0.42;
+        # and only before the first other section (5-fold CV 0.42 -> 0.45: of 12 first matches
+        # past the summary in the training split none was the annotated total).
+        found = sorted(find_years_of_experience(text), key=lambda m: m[1])
+        if not found:  # most resumes: skip the section scan
+            return
+        top = top_lines(text)
+        starts = line_starts(text)
+        yield from [m for m in found if bisect.bisect_right(starts, m[1]) - 1 in top][:1]
 
     for finder in (find_emails, find_links, find_phones, first_years_of_experience):
         for label, start, end in finder(text):
@@ -138,14 +151,46 @@ _YEAR_RANGE_RE = re.compile(
 GRAD_YEAR_LINES_AFTER = 2
 
 
-def find_graduation_years(text: str, line_starts: list[int], anchor_lines: set[int]) -> list[Match]:
-    """Years on education lines: the line of a degree / college entity and the two after it.
+def _section_lines(text: str, starts: list[int], wanted: frozenset[str]) -> set[int]:
+    """Indices of the lines (headers excluded) in a section named in ``wanted``; the lines
+    before the first section header are section "top"."""
+    out: set[int] = set()
+    section = "top"
+    n = len(starts)
+    for line, start in enumerate(starts):
+        end = starts[line + 1] if line + 1 < n else len(text)
+        header = header_section(text[start:end])
+        if header is not None:
+            section = header
+        elif section in wanted:
+            out.add(line)
+    return out
 
-    Of a range ("2012 - 2016", "2012 to 2016") only the end year is a graduation year.
+
+def education_lines(text: str, starts: list[int]) -> set[int]:
+    """Lines under an education section header, up to the next section header."""
+    return _section_lines(text, starts, frozenset({"education"}))
+
+
+def top_lines(text: str) -> set[int]:
+    """Lines of the resume's header and summary (before any other section)."""
+    return _section_lines(text, line_starts(text), frozenset({"top", "summary"}))
+
+
+def find_graduation_years(text: str, line_starts: list[int], anchor_lines: set[int]) -> list[Match]:
+    """Years on education lines: the line of a degree / college entity and the two after it, and
+    every line of the education section.
+
+    Of a range ("2012 - 2016", "2012 to 2016") only the end year is a graduation year. Adding the
+    education section (its dates often sit 3+ lines below the predicted degree or college, or
+    belong to an entry the tagger missed): 5-fold CV GRADUATION_YEAR F1 0.62 -> 0.68 (recall
+    0.72 -> 0.98); keeping only the first 2 or 3 years, or dropping school years, measured the same.
     """
     lines: set[int] = set()
     for line in anchor_lines:
         lines.update(range(line, line + GRAD_YEAR_LINES_AFTER + 1))
+    if anchor_lines:
+        lines |= education_lines(text, line_starts)
     out: list[Match] = []
     n = len(line_starts)
     for line in sorted(lines):

@@ -64,7 +64,39 @@ def test_graduation_years_next_to_education_lines() -> None:
 
     text = "EDUCATION\nB.Tech in CS\nSome College\n\n2012 to 2016\nExperience 2018\n"
     found = find_graduation_years(text, line_starts(text), {1, 2})
-    assert [text[s:e] for _, s, e in found] == ["2016"]  # end of the range; line 5 is too far
+    assert [text[s:e] for _, s, e in found] == ["2016"]  # end of the range; 2018 is not education
+
+
+def test_graduation_years_anywhere_in_the_education_section() -> None:
+    from model_runtime.rules import find_graduation_years
+    from model_runtime.text import line_starts
+
+    text = (
+        "Summary 2010\n\nEDUCATION\nM.Tech\n\nSome University\n\nCity\n\n2014\n\n"
+        "WORK EXPERIENCE\nEngineer\n2015 to 2018\n"
+    )
+    starts = line_starts(text)
+    found = find_graduation_years(text, starts, {3})
+    # 2014 is five lines below the degree but still in the education section; 2010 (before it)
+    # and 2018 (the next section) are not graduation years.
+    assert [text[s:e] for _, s, e in found] == ["2014"]
+    # Without any degree or college found, the rule finds nothing (the tagger's years stay).
+    assert find_graduation_years(text, starts, set()) == []
+
+
+def test_years_of_experience_only_in_header_or_summary() -> None:
+    top = "Jane Example\nData Engineer with 5+ years of experience in ETL\n\nWORK EXPERIENCE\nX\n"
+    assert by_label(top)["YEARS_OF_EXPERIENCE"] == ["5+ years"]
+    summary = "Jane Example\n\nSUMMARY\nOver 3.5 years of IT experience\n\nSKILLS\nJava (4 years of experience)\n"
+    assert by_label(summary)["YEARS_OF_EXPERIENCE"] == ["3.5 years"]
+    # Per-skill or per-job durations further down are not the candidate's total experience.
+    later = "Jane Example\n\nSKILLS\nJava: 4 years of experience\n"
+    assert "YEARS_OF_EXPERIENCE" not in by_label(later)
+
+
+def test_degrees_with_a_slash_are_not_links() -> None:
+    text = "B.TECH/B.E in Mechanical, B.Com/BBA; see example.com/profile and x.io\n"
+    assert by_label(text)["LINK"] == ["example.com/profile"]
 
 
 def test_graduation_year_ranges_with_months() -> None:
