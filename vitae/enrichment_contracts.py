@@ -7,8 +7,9 @@ into the ``enrichment_runs`` read model. Like ``vitae.contracts``, this module s
 heavy imports because the workflow sandbox imports it.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: these dataclasses cross the Temporal data
+# converter on every update, which resolves their type hints per payload; real annotations
+# resolve without evaluating strings (ForwardRef) each time.
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum

@@ -63,7 +63,9 @@ class GatewayServices:
         self.auth_cache = AuthCache(self.auth_cache_seconds)
 
 
-def _services(request: Request) -> GatewayServices:
+async def _services(request: Request) -> GatewayServices:
+    # Async on purpose: FastAPI runs a plain ``def`` dependency in its thread pool, a thread
+    # hop (and GIL hand-off) on every worker call for what is an attribute read.
     services: GatewayServices = request.app.state.gateway
     return services
 

@@ -92,10 +92,15 @@ def _outcome_view(run: RunSnapshot) -> dict[str, Any]:
     return {"runId": run.run_id, "status": run.status.value, "attempt": run.attempt}
 
 
+def _json(view: dict[str, Any]) -> Response:
+    # Views are plain JSON values already: encoding them directly skips FastAPI's validation
+    # and jsonable_encoder walk of the return value (the inline snapshot is most of a lease
+    # answer), which workers pay for on every call.
+    return Response(json.dumps(view, ensure_ascii=False, separators=(",", ":")), media_type="application/json")
+
+
 @router.post("/lease", responses={204: {"description": "no work arrived while waiting"}})
-async def lease(
-    body: Annotated[LeaseBody, Body()], worker: Worker, services: Services, response: Response
-) -> dict[str, Any] | None:
+async def lease(body: Annotated[LeaseBody, Body()], worker: Worker, services: Services) -> Response:
     """Lease a queued run of the key's enricher types (or the named run), waiting up to
     ``waitSeconds`` for one. Answers 204 when none came: ask again."""
     wanted = set(body.enricher_types or worker.enricher_types)
@@ -121,8 +126,7 @@ async def lease(
     except CoreError as err:
         raise _error(err) from err
     if granted is None:
-        response.status_code = status.HTTP_204_NO_CONTENT
-        return None
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
     view = _lease_view(granted)
     if body.input == "inline":
         # Small snapshots save the worker a second round trip; big ones stay URL-only.
@@ -131,31 +135,31 @@ async def lease(
             raw = await core.blobs.download(core.container, granted.grant.input_snapshot_path)
         if len(raw) <= services.inline_input_max_bytes:
             view["input"]["inline"] = json.loads(raw)
-    return view
+    return _json(view)
 
 
 @router.post("/heartbeat")
-async def heartbeat(body: HeartbeatBody, worker: Worker, services: Services) -> dict[str, Any]:
+async def heartbeat(body: HeartbeatBody, worker: Worker, services: Services) -> Response:
     """Extend the lease (and get a fresh input URL that lasts as long)."""
     try:
         renewed = await services.core.heartbeat(body.run_id, body.lease_token, worker.enricher_types)
     except CoreError as err:
         raise _error(err) from err
     view = _lease_view(renewed)
-    return {k: view[k] for k in ("runId", "leaseUntil", "attempt", "input")}
+    return _json({k: view[k] for k in ("runId", "leaseUntil", "attempt", "input")})
 
 
 @router.post("/complete")
-async def complete(body: CompleteBody, worker: Worker, services: Services) -> dict[str, Any]:
+async def complete(body: CompleteBody, worker: Worker, services: Services) -> Response:
     request = CompleteRequest(lease_token=body.lease_token, score=body.score, summary=body.summary)
     try:
-        return _outcome_view(await services.core.complete(body.run_id, request, worker.enricher_types))
+        return _json(_outcome_view(await services.core.complete(body.run_id, request, worker.enricher_types)))
     except CoreError as err:
         raise _error(err) from err
 
 
 @router.post("/fail")
-async def fail(body: FailBody, worker: Worker, services: Services) -> dict[str, Any]:
+async def fail(body: FailBody, worker: Worker, services: Services) -> Response:
     request = FailRequest(
         lease_token=body.lease_token,
         error_code=body.error_code,
@@ -163,6 +167,6 @@ async def fail(body: FailBody, worker: Worker, services: Services) -> dict[str, 
         retryable=body.retryable,
     )
     try:
-        return _outcome_view(await services.core.fail(body.run_id, request, worker.enricher_types))
+        return _json(_outcome_view(await services.core.fail(body.run_id, request, worker.enricher_types)))
     except CoreError as err:
         raise _error(err) from err

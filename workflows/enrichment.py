@@ -425,7 +425,7 @@ class EnrichmentSubjectWorkflow:
             # The row exists before the caller hears back, so it can list the run at once.
             await _record(_pending_snapshot(run_input))
             try:
-                await workflow.start_child_workflow(
+                child = await workflow.start_child_workflow(
                     EnrichmentRunWorkflow.run,
                     run_input,
                     id=run_workflow_id(run_id),
@@ -436,6 +436,9 @@ class EnrichmentSubjectWorkflow:
                 )
             except WorkflowAlreadyStartedError as err:
                 raise _reject(f"run id {run_id} is already in use", RejectionType.RUN_ID_IN_USE) from err
+            # Nobody awaits a run's outcome here (the read model has it); consume it so a
+            # terminated run is not reported as an unretrieved task exception.
+            child.add_done_callback(_consume_outcome)
             previous = self._active_run_id
             self._active_run_id = run_id
             if previous is not None and previous != run_id:
@@ -479,6 +482,11 @@ class EnrichmentSubjectWorkflow:
 
     def _should_continue_as_new(self) -> bool:
         return self._handled >= self._inp.continue_as_new_after or workflow.info().is_continue_as_new_suggested()
+
+
+def _consume_outcome(task: asyncio.Future[RunSnapshot]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 async def _supersede(previous_run_id: str, by_run_id: str) -> None:

@@ -115,6 +115,43 @@ async def test_next_queued_lists_oldest_queued_work_per_type(run_store: Enrichme
     assert {r.run_id for r in both} == {older.run_id, newer.run_id, elsewhere.run_id}
 
 
+async def test_gateway_checks_read_only_what_they_need(run_store: EnrichmentRuns) -> None:
+    enricher = "leasable-test." + uuid.uuid4().hex[:6]
+    subject = _subject()
+    older = _snapshot(subject, enricher=enricher, queued_at=T0)
+    newer = _snapshot(subject, enricher=enricher, requested_at=T0 + timedelta(minutes=1), queued_at=T0)
+    other = _snapshot(_subject(), enricher=enricher, queued_at=T0 + timedelta(hours=1))
+    done = _snapshot(_subject(), enricher=enricher, status=RunStatus.SUCCEEDED)
+    for run in (older, newer, other, done):
+        await run_store.record(run)
+    # Only each subject's latest queued run is offered, oldest first, minus the excluded ones.
+    assert await run_store.next_leasable([enricher]) == [newer.run_id, other.run_id]
+    assert await run_store.next_leasable([enricher], exclude=[newer.run_id]) == [other.run_id]
+    assert await run_store.next_leasable([enricher], limit=1) == [newer.run_id]
+
+    status = await run_store.get_current_status(older.run_id)
+    assert status is not None and status.enricher_type == enricher
+    assert status.status == RunStatus.QUEUED and not status.is_latest
+    status = await run_store.get_current_status(done.run_id)
+    assert status is not None and status.status == RunStatus.SUCCEEDED and status.is_latest
+    assert await run_store.get_current_status("no-such-run") is None
+
+
+async def test_pool_without_reset_query_still_rolls_back_open_transactions(postgres_dsn: str) -> None:
+    # keep_session skips asyncpg's reset query on release; an abandoned transaction must
+    # still not leak into the next user of the connection.
+    store = await EnrichmentRuns.connect(postgres_dsn, max_size=1)
+    try:
+        pool = store._pool
+        async with pool.acquire() as conn:
+            await conn.execute("BEGIN")
+        async with pool.acquire() as conn:
+            assert not conn.is_in_transaction()
+            assert await conn.fetchval("SELECT 1") == 1
+    finally:
+        await store.close()
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def live_client(
     dev_server_env: WorkflowEnvironment, task_queue: str, run_store: EnrichmentRuns

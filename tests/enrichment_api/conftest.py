@@ -246,3 +246,5 @@ async def harness(
             enricher=f"t{uuid.uuid4().hex[:10]}.v1",
             user_id=f"user-{uuid.uuid4().hex[:8]}",
         )
+    # The pool is the fixture's (not closed here); the Core's own input reader is.
+    await core.close()

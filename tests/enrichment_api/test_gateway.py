@@ -221,3 +221,19 @@ async def test_pollers_spread_over_queued_runs_and_prefetch_the_input(harness: H
     for lease in leased:
         snapshot = json.loads(await harness.blobs.download(harness.core.container, input_snapshot_name(lease["runId"])))
         assert lease["input"]["inline"] == snapshot
+
+
+async def test_inline_input_is_read_through_the_lease_link(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The gateway reads the snapshot with a plain GET on the lease's SAS link; the blob store
+    # is only the fallback, so with it broken the input must still arrive inline.
+    _, run_id = await _queued_run(harness)
+    expected = json.loads(await harness.blobs.download(harness.core.container, input_snapshot_name(run_id)))
+
+    async def broken(*_: object, **__: object) -> bytes:
+        raise AssertionError("the blob store should not be read")
+
+    monkeypatch.setattr(harness.core.blobs, "download", broken)
+    async with harness.gateway(await harness.worker_key()) as gateway:
+        response = await _lease(gateway, input="inline")
+    assert response.status_code == 200, response.text
+    assert response.json()["input"]["inline"] == expected

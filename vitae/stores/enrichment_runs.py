@@ -24,7 +24,16 @@ _INSERT_COLUMNS = ", ".join(_COLUMNS)
 _PLACEHOLDERS = ", ".join(f"${i}" for i in range(1, len(_COLUMNS) + 1))
 _UPDATES = ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS if c != "run_id")
 _SELECT = f"SELECT {_INSERT_COLUMNS} FROM enrichment_runs"
-_QUALIFIED = ", ".join(f"r.{c}" for c in _COLUMNS)
+
+
+@dataclass(frozen=True)
+class CurrentStatus:
+    """What the gateway checks before forwarding a worker's call (``get_current_status``)."""
+
+    enricher_type: str
+    status: RunStatus
+    # No newer request exists for the run's subject.
+    is_latest: bool
 
 
 @dataclass(frozen=True)
@@ -53,13 +62,24 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise ValueError("invalid history cursor") from err
 
 
+async def keep_session(connection: asyncpg.Connection) -> None:
+    """``reset`` for pools whose users never change session state (no LISTEN, SET, advisory
+    locks or open cursors), as for the enrichment stores.
+
+    asyncpg's default reset sends ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL`` on every release: a second round trip for each one-statement call, i.e. for
+    every read-model write and gateway check. A transaction left open is still rolled back
+    (the pool does that before calling this).
+    """
+
+
 class EnrichmentRuns:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
     @classmethod
     async def connect(cls, dsn: str, *, max_size: int = 10) -> EnrichmentRuns:
-        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=max_size)
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=max_size, reset=keep_session)
         return cls(pool)
 
     async def close(self) -> None:
@@ -111,11 +131,12 @@ class EnrichmentRuns:
         # One extra row fetched tells whether an older page exists without a COUNT.
         return RunPage(runs=runs, next_cursor=_encode_cursor(runs[-1]) if len(rows) > limit else None)
 
-    async def get_current(self, run_id: str) -> tuple[RunSnapshot, bool] | None:
-        """The run and whether it is still its subject's latest run (no newer request), in one
-        statement: what the gateway checks before forwarding a worker's call."""
+    async def get_current_status(self, run_id: str) -> CurrentStatus | None:
+        """The run's type and status and whether it is still its subject's latest run (no newer
+        request), in one statement: what the gateway checks before forwarding a worker's call.
+        Only those columns: it runs on every heartbeat, completion and failure."""
         row = await self._pool.fetchrow(
-            f"""SELECT {_QUALIFIED}, NOT EXISTS (
+            """SELECT r.enricher_type, r.status, NOT EXISTS (
                        SELECT 1 FROM enrichment_runs n
                         WHERE n.enricher_type = r.enricher_type AND n.subject_key = r.subject_key
                           AND (n.requested_at, n.run_id) > (r.requested_at, r.run_id)) AS is_latest
@@ -124,19 +145,17 @@ class EnrichmentRuns:
         )
         if row is None:
             return None
-        values = dict(row)
-        latest = bool(values.pop("is_latest"))
-        values["status"] = RunStatus(values["status"])
-        return RunSnapshot(**values), latest
+        return CurrentStatus(row["enricher_type"], RunStatus(row["status"]), bool(row["is_latest"]))
 
     async def next_leasable(
         self, enricher_types: Sequence[str], *, limit: int = 10, exclude: Sequence[str] = ()
-    ) -> list[RunSnapshot]:
-        """Queued runs of these types that are their subject's latest, longest-waiting first,
-        leaving out ``exclude`` (runs this process is already leasing). Candidates only: the
-        run workflow's ``lease`` update decides."""
+    ) -> list[str]:
+        """Ids of queued runs of these types that are their subject's latest, longest-waiting
+        first, leaving out ``exclude`` (runs this process is already leasing). Candidates only:
+        the run workflow's ``lease`` update decides (and returns what the worker needs), so
+        only ids are read."""
         rows = await self._pool.fetch(
-            f"""SELECT {_QUALIFIED} FROM enrichment_runs r
+            """SELECT r.run_id FROM enrichment_runs r
                 WHERE r.status = 'queued' AND r.enricher_type = ANY($1::text[])
                   AND r.run_id <> ALL($3::text[])
                   AND NOT EXISTS (
@@ -148,7 +167,7 @@ class EnrichmentRuns:
             limit,
             list(exclude),
         )
-        return [_row_to_snapshot(r) for r in rows]
+        return [r["run_id"] for r in rows]
 
     async def next_queued(self, enricher_types: Sequence[str], limit: int = 10) -> list[RunSnapshot]:
         """Queued runs for these enricher types, longest-waiting first.
