@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 
 from .features import header_section
+from .lexicon import TITLE_WORDS
 from .text import line_starts
 
 _EMAIL_RE = re.compile(r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
@@ -203,4 +204,209 @@ def find_graduation_years(text: str, line_starts: list[int], anchor_lines: set[i
         for m in _GRAD_YEAR_RE.finditer(segment):
             if m.start() not in range_starts:
                 out.append(("GRADUATION_YEAR", start + m.start(), start + m.end()))
+    return out
+
+
+# -- Resume-builder entry layout ---------------------------------------------------------------
+# Resume builders (LiveCareer-style templates) lay an experience entry out as short lines, one
+# field per line, with the location split around a lone comma:
+#
+#     07/2015 / to / Current / HR Specialist / Acme Corp / - / Austin / , / TX / <bullet sentences>
+#
+# The tagger, trained on DataTurks (title and company on one "Title - Company - City" line),
+# finds almost none of these. The location is the anchor: the short name line right before it is
+# the company (school in the education section); the title is the short line between the dates
+# and the company or, depending on the template, the line just above the dates or the line just
+# after the location. Entries are recognised only with that anchor, so DataTurks-style
+# "Company - City, State" lines (location on the company's own line) are left to the tagger.
+
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_DATE = rf"(?:{_MONTH},?\s*(?:19|20)\d{{2}}|\d{{1,2}}\s*/\s*(?:19|20)?\d{{2}}|(?:19|20)\d{{2}})"
+_DATE_END = r"(?:current|present|now|today|till\s+date|to\s+date|date)"
+_DATE_CONN = r"(?:to|till|until|-|–|—)"
+# A line made only of date pieces: "July 2015", "to", "Current", "07/2015 - 06/2016".
+_DATE_PIECE_RE = re.compile(
+    rf"^(?:{_DATE}|{_DATE_CONN}|{_DATE_END})(?:\s*{_DATE_CONN}\s*(?:{_DATE}|{_DATE_END}))?$", re.IGNORECASE
+)
+_DATE_RE = re.compile(_DATE, re.IGNORECASE)
+_PUNCT_LINE_RE = re.compile(r"^[^\w]*$")
+_BULLET_START = "•●▪■◦·*-–—>"
+# Title and company lines are short: longer lines are sentences (DataTurks title lines: 1-8 words).
+ENTRY_FIELD_MAX_WORDS = 8
+ENTRY_FIELD_MAX_CHARS = 70
+_EXPERIENCE_WORDS = frozenset({"experience", "history", "employment"})
+# Last words of other template headers ("Executive Profile", "Career Highlights"): not fields.
+_HEADER_TAIL_WORDS = frozenset({"profile", "summary", "highlights", "qualifications", "skills", "overview"})
+
+
+def _is_separator(line: str) -> bool:
+    """A line of punctuation only, or a short glyph run with no ASCII letter or digit: separators
+    and icons between fields, often mis-decoded by PDF extraction ("â€“" for an en dash)."""
+    return bool(_PUNCT_LINE_RE.match(line)) or (
+        len(line) <= 3 and not any(ch.isascii() and ch.isalnum() for ch in line)
+    )
+
+
+def _is_date_piece(line: str) -> bool:
+    return bool(_DATE_PIECE_RE.match(line))
+
+
+def _is_field_line(line: str) -> bool:
+    """A short name-like line: could be a title, a company, a school or a degree."""
+    if not line or len(line) > ENTRY_FIELD_MAX_CHARS or _is_separator(line):
+        return False
+    if line[0] in _BULLET_START or line[0].isdigit() or line[-1] in ".:;!?":
+        return False
+    if len(line.split()) > ENTRY_FIELD_MAX_WORDS or _is_date_piece(line):
+        return False
+    return _line_section(line) is None
+
+
+def _line_section(line: str) -> str | None:
+    section = header_section(line)
+    if section is not None:
+        return section
+    # Template headers the lexicon does not list ("Executive Experience", "Work History").
+    words = line.lower().split()
+    if 1 < len(words) <= 3 and line[0].isupper():
+        if words[-1] in _EXPERIENCE_WORDS:
+            return "experience"
+        if words[-1] in _HEADER_TAIL_WORDS:
+            return "other"
+    return None
+
+
+def _location_at(lines: list[str], i: int) -> int:
+    """Number of lines the location starting at ``lines[i]`` spans (0: no location there).
+
+    Split form only: "Austin" / "," / "TX" (and more ", part" pairs)."""
+    n = len(lines)
+    if i + 2 < n and lines[i + 1] == "," and _is_place(lines[i]) and _is_place(lines[i + 2]):
+        j = i + 3
+        while j + 1 < n and lines[j] == "," and _is_place(lines[j + 1]):
+            j += 2
+        return j - i
+    # The one-line form ("Pune, Maharashtra") also follows DataTurks "Company -" lines, where it
+    # cost 5-fold CV DESIGNATION 0.663 -> 0.651 and COMPANY 0.596 -> 0.574: split form only.
+    return 0
+
+
+def _field_before_location(lines: list[str], end: int) -> int | None:
+    """Index of the field line before a split location ending just above ``lines[end]``."""
+    e = end - 1
+    if e < 2 or lines[e - 1] != "," or not _is_place(lines[e]):
+        return None
+    s = e - 2
+    while s >= 2 and lines[s - 1] == "," and _is_place(lines[s - 2]):
+        s -= 2
+    if not _is_place(lines[s]):
+        return None
+    c = s - 1
+    while c >= 0 and _is_separator(lines[c]):
+        c -= 1
+    return c if c >= 0 and _is_field_line(lines[c]) else None
+
+
+def _has_title_word(line: str) -> bool:
+    return any(w in TITLE_WORDS for w in re.findall(r"[a-z]+", line.lower()))
+
+
+def _is_place(line: str) -> bool:
+    return 0 < len(line.split()) <= 4 and not any(ch.isdigit() for ch in line) and line[0].isalpha()
+
+
+def find_entry_fields(text: str) -> list[Match]:
+    """DESIGNATION / COMPANY of experience entries and DEGREE / COLLEGE of education entries laid
+    out one field per line around a split location (see the comment above)."""
+    starts = line_starts(text)
+    # Non-blank lines (blank lines are extraction artefacts in these templates): (text, start).
+    rows: list[tuple[str, int]] = []
+    for k, start in enumerate(starts):
+        end = starts[k + 1] - 1 if k + 1 < len(starts) else len(text)
+        raw = text[start:end]
+        stripped = raw.strip()
+        if stripped:
+            rows.append((stripped, start + raw.index(stripped)))
+    lines = [r[0] for r in rows]
+    sections: list[str | None] = []
+    section: str | None = None
+    for line in lines:
+        header = _line_section(line) if len(line) <= 40 else None
+        section = header or section
+        sections.append(None if header else section)
+    out: list[Match] = []
+
+    def emit(label: str, i: int) -> None:
+        out.append((label, rows[i][1], rows[i][1] + len(rows[i][0])))
+
+    def emit_pair(title: int, company: int) -> None:
+        # Templates also put the company above the dates and the title before the location; the
+        # order alone cannot tell, so a job-title word on the company line only swaps them.
+        if _has_title_word(lines[company]) and not _has_title_word(lines[title]):
+            title, company = company, title
+        emit("DESIGNATION", title)
+        emit("COMPANY", company)
+
+    n = len(lines)
+    i = 0
+    title_above: bool | None = None  # decided by the first entry of the experience section
+    while i < n:
+        if sections[i] not in ("experience", "education") or not _is_date_piece(lines[i]):
+            i += 1
+            continue
+        # A run of date pieces with at least one date: the entry's dates.
+        j = i
+        while j < n and _is_date_piece(lines[j]) and sections[j] == sections[i]:
+            j += 1
+        if not any(_DATE_RE.search(line) for line in lines[i:j]):
+            i = j
+            continue
+        # The fields after the dates, up to the location.
+        fields: list[int] = []
+        k = j
+        loc = 0
+        while k < n and sections[k] == sections[i] and len(fields) < 3:
+            loc = _location_at(lines, k) if fields else 0
+            if loc:
+                break
+            if _is_separator(lines[k]):
+                k += 1
+                continue
+            if not _is_field_line(lines[k]):
+                break
+            fields.append(k)
+            k += 1
+        if sections[i] == "experience":
+            above = i - 1
+            while above >= 0 and _is_separator(lines[above]):
+                above -= 1
+            above_ok = above >= 0 and sections[above] == "experience" and _is_field_line(lines[above])
+            if loc and len(fields) in (1, 2):
+                company = fields[-1]
+                if title_above is None:
+                    title_above = above_ok
+                after = k + loc
+                if len(fields) == 2:
+                    emit_pair(fields[0], company)
+                elif title_above and above_ok:
+                    emit_pair(above, company)
+                elif (
+                    not title_above
+                    and after < n
+                    and sections[after] == "experience"
+                    and _is_field_line(lines[after])
+                    and not _location_at(lines, after)
+                ):
+                    emit_pair(after, company)
+                else:
+                    emit("COMPANY", company)
+            elif not fields and above_ok:
+                # Company / location / title / dates: the fields all sit above the dates.
+                upper = _field_before_location(lines, above)
+                if upper is not None and sections[upper] == "experience":
+                    emit_pair(above, upper)
+        i = max(j, k)
     return out

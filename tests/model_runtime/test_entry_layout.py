@@ -1,0 +1,103 @@
+"""Resume-builder entry layout: one field per line, location split around a lone comma."""
+
+from __future__ import annotations
+
+import itertools
+
+from model_runtime.predictor import ResumePredictor
+from model_runtime.rules import find_entry_fields
+from model_runtime.text import tokenize
+from model_runtime.training import TrainResult
+
+# Crafted (invented names): dates, title, company, separator glyph, split location, bullets.
+DATES_FIRST = (
+    "Experience\n"
+    "03/2017\n\nto\nCurrent\n"
+    "Night Auditor\n\n"
+    "Bluefin Lodging Group\n\n-\n"
+    "Tacoma\n\n,\nWA\n"
+    "Balanced the daily ledger and prepared occupancy reports.\n"
+    "June 2014\n\nto\nFebruary 2017\n"
+    "front desk clerk\n\n"
+    "Harbor Inn Partners\n\n-\n"
+    "Olympia\n\n,\nWA\n"
+    "Checked in guests and handled reservations.\n"
+    "Skills\n"
+    "Excel, bookkeeping\n"
+)
+
+# Title above the dates: the first entry's title follows the section header directly.
+TITLE_FIRST = (
+    "Work History\n"
+    "Warehouse Supervisor\n\n"
+    "May 2012\n\nto\nPresent\n\n"
+    "Copperline Freight\n\n"
+    "Reno\n\n,\nNV\n"
+    "Scheduled shifts for a crew of twelve.\n"
+    "Forklift Operator\n\n"
+    "2009\n\nto\n2012\n\n"
+    "Desert Pallet Co\n\n"
+    "Sparks\n\n,\nNV\n"
+    "Moved inbound loads to racking.\n"
+)
+
+# Company and location first, the title after the location, then the bullets.
+COMPANY_FIRST = (
+    "Experience\n"
+    "Jan 2016\n\nto\nDec 2018\n"
+    "Maple Street Bakery\n\n"
+    "Salem\n\n,\nOR\n\n"
+    "Pastry Cook\n"
+    "Laminated dough and plated desserts for 200 covers.\n"
+)
+
+
+def fields(text: str) -> list[tuple[str, str]]:
+    return [(label, text[s:e]) for label, s, e in find_entry_fields(text)]
+
+
+def test_dates_then_title_then_company() -> None:
+    assert fields(DATES_FIRST) == [
+        ("DESIGNATION", "Night Auditor"),
+        ("COMPANY", "Bluefin Lodging Group"),
+        ("DESIGNATION", "front desk clerk"),
+        ("COMPANY", "Harbor Inn Partners"),
+    ]
+
+
+def test_title_above_the_dates() -> None:
+    assert fields(TITLE_FIRST) == [
+        ("DESIGNATION", "Warehouse Supervisor"),
+        ("COMPANY", "Copperline Freight"),
+        ("DESIGNATION", "Forklift Operator"),
+        ("COMPANY", "Desert Pallet Co"),
+    ]
+
+
+def test_title_after_the_location() -> None:
+    assert fields(COMPANY_FIRST) == [("DESIGNATION", "Pastry Cook"), ("COMPANY", "Maple Street Bakery")]
+
+
+def test_needs_the_location_anchor_and_an_experience_section() -> None:
+    # DataTurks-style entries (title and company on one line with the city) are the tagger's.
+    one_line = "Experience\nSoftware Engineer\nAcme Corp - Pune, Maharashtra\nJune 2015 to Present\nBuilt APIs.\n"
+    assert fields(one_line) == []
+    # Outside an experience section the same lines are not entries.
+    assert fields(DATES_FIRST.replace("Experience\n", "Summary\n", 1)) == []
+    # Sentences are never fields.
+    sentence = "Experience\n2015\n\nto\n2016\nI ran the front office for a busy hotel.\nTacoma\n\n,\nWA\n"
+    assert fields(sentence) == []
+
+
+def test_predictor_adds_layout_fields_with_offsets(tiny_result: TrainResult) -> None:
+    predictor = ResumePredictor.load(tiny_result.model_dir, name="t", version="1")
+    prediction = predictor.predict(DATES_FIRST)
+    got = {(e.label, e.text) for e in prediction.entities if e.label in ("DESIGNATION", "COMPANY")}
+    assert {("DESIGNATION", "Night Auditor"), ("COMPANY", "Harbor Inn Partners")} <= got
+    for e in prediction.entities:
+        assert DATES_FIRST[e.start : e.end] == e.text
+    # No two entities overlap after the layout fields replace the tagger's spans.
+    spans = sorted((e.start, e.end) for e in prediction.entities)
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+    doc = tokenize(DATES_FIRST)
+    assert all(e.line == doc.line_of(e.start) + 1 for e in prediction.entities)
