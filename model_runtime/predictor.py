@@ -16,8 +16,9 @@ from .data import split_skill_block
 from .decode import tags_to_spans, transition_mask, viterbi
 from .entities import RULE_LABELS, Entity, Prediction
 from .features import FeatureConfig, FeatureExtractor
+from .lexicon import HEADLINE_WORDS
 from .model_io import INPUT_NAME, MODEL_FILE, read_metadata, sha256_file
-from .rules import find_entry_fields, find_graduation_years, find_rule_entities
+from .rules import find_entry_fields, find_graduation_years, find_rule_entities, section_of_line
 from .text import Document, normalize_value, tokenize
 
 # Share of a line's list items the tagger must call skills before the rest of the line follows.
@@ -320,6 +321,26 @@ class ResumePredictor:
         return [x for x in entities if id(x) not in replaced] + added
 
     @staticmethod
+    def _headings_are_not_names(entities: list[Entity]) -> list[Entity]:
+        """A NAME that is a section header ("Career Focus") is dropped, and one with a word of a
+        job title or line of work ("ACCOUNTANT", "Director of Business Development",
+        "INFORMATION TECHNOLOGY") becomes a DESIGNATION: resume-builder templates put the
+        target title where a name usually is, and anonymised ones have no name at all. Changes
+        nothing on DataTurks (checked on all 157 documents), where that line is the name."""
+        designations = [e for e in entities if e.label == "DESIGNATION"]
+        out: list[Entity] = []
+        for e in entities:
+            if e.label == "NAME":
+                if section_of_line(e.text.strip()) is not None:
+                    continue
+                if any(w in HEADLINE_WORDS for w in re.findall(r"[a-z]+", e.text.lower())):
+                    if not any(d.start < e.end and d.end > e.start for d in designations):
+                        out.append(Entity("DESIGNATION", e.text, e.start, e.end, e.line, e.confidence, e.source))
+                    continue
+            out.append(e)
+        return out
+
+    @staticmethod
     def _candidate_location(entities: list[Entity]) -> list[Entity]:
         """The candidate's location is the first one mentioned (the header; later ones are where
         jobs and schools were): other values are dropped, as the structured result keeps only the
@@ -356,5 +377,6 @@ class ResumePredictor:
         model_entities = self._entry_fields(text, doc, model_entities)
         model_entities = self._expand_to_segments(text, doc, model_entities)
         model_entities = self._candidate_location(model_entities)
+        model_entities = self._headings_are_not_names(model_entities)
         entities = sorted(rule_entities + model_entities, key=lambda e: (e.start, e.end))
         return Prediction(model_name=self.name, model_version=self.version, entities=entities)

@@ -239,7 +239,9 @@ ENTRY_FIELD_MAX_WORDS = 8
 ENTRY_FIELD_MAX_CHARS = 70
 _EXPERIENCE_WORDS = frozenset({"experience", "history", "employment"})
 # Last words of other template headers ("Executive Profile", "Career Highlights"): not fields.
-_HEADER_TAIL_WORDS = frozenset({"profile", "summary", "highlights", "qualifications", "skills", "overview"})
+_HEADER_TAIL_WORDS = frozenset(
+    {"profile", "summary", "highlights", "qualifications", "skills", "overview", "focus", "objective"}
+)
 
 
 def _is_separator(line: str) -> bool:
@@ -262,10 +264,12 @@ def _is_field_line(line: str) -> bool:
         return False
     if len(line.split()) > ENTRY_FIELD_MAX_WORDS or _is_date_piece(line):
         return False
-    return _line_section(line) is None
+    return section_of_line(line) is None
 
 
-def _line_section(line: str) -> str | None:
+def section_of_line(line: str) -> str | None:
+    """The section a header line opens (``header_section``, plus template headers the lexicon
+    does not list, such as "Executive Experience" or "Core Qualifications"), else ``None``."""
     section = header_section(line)
     if section is not None:
         return section
@@ -334,7 +338,7 @@ def find_entry_fields(text: str) -> list[Match]:
     sections: list[str | None] = []
     section: str | None = None
     for line in lines:
-        header = _line_section(line) if len(line) <= 40 else None
+        header = section_of_line(line) if len(line) <= 40 else None
         section = header or section
         sections.append(None if header else section)
     out: list[Match] = []

@@ -101,3 +101,29 @@ def test_predictor_adds_layout_fields_with_offsets(tiny_result: TrainResult) -> 
     assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
     doc = tokenize(DATES_FIRST)
     assert all(e.line == doc.line_of(e.start) + 1 for e in prediction.entities)
+
+
+def test_headlines_and_headers_tagged_as_names_are_not_names() -> None:
+    from model_runtime.entities import Entity
+
+    def name(text: str, start: int = 0) -> Entity:
+        return Entity("NAME", text, start, start + len(text), 1, 0.9, "model")
+
+    found = ResumePredictor._headings_are_not_names(
+        [
+            name("EXECUTIVE CHEF"),  # the template's headline: a title
+            name("Director of Business Development", 20),
+            name("Career Focus", 60),  # a section header: nothing
+            name("Priya Raman", 80),  # a name stays a name
+            name("Jordan Baker", 100),  # occupational surnames are not title words
+            Entity("DESIGNATION", "Sous Chef", 120, 129, 5, 0.8, "model"),
+            name("Sous Chef", 120),  # already a title: not added twice
+        ]
+    )
+    assert [(e.label, e.text) for e in found] == [
+        ("DESIGNATION", "EXECUTIVE CHEF"),
+        ("DESIGNATION", "Director of Business Development"),
+        ("NAME", "Priya Raman"),
+        ("NAME", "Jordan Baker"),
+        ("DESIGNATION", "Sous Chef"),
+    ]
