@@ -18,7 +18,7 @@ from .entities import RULE_LABELS, Entity, Prediction
 from .features import FeatureConfig, FeatureExtractor
 from .lexicon import HEADLINE_WORDS
 from .model_io import INPUT_NAME, MODEL_FILE, read_metadata, sha256_file
-from .rules import find_entry_fields, find_graduation_years, find_rule_entities, section_of_line
+from .rules import find_graduation_years, find_rule_entities, layout_entries, section_of_line
 from .text import Document, normalize_value, tokenize
 
 # Share of a line's list items the tagger must call skills before the rest of the line follows.
@@ -39,6 +39,7 @@ _SEGMENT_SPLIT_RE = re.compile(r"\s+[-–—|]\s+|\s[-–—]$|\t|\s{3,}|[|•]"
 # tagger's usual confidence on clear entities, as it comes from position, not content.
 _LAYOUT_REPLACES = frozenset({"DESIGNATION", "COMPANY", "LOCATION", "COLLEGE", "DEGREE"})
 LAYOUT_CONFIDENCE = 0.6
+_LAYOUT_EDUCATION = frozenset({"DEGREE", "COLLEGE", "GRADUATION_YEAR"})
 
 _EDGE_PUNCT = set(",;:|•●▪■◦·*-–—()[]{}\"'`.!?/\\")
 
@@ -304,8 +305,14 @@ class ResumePredictor:
         (:func:`model_runtime.rules.find_entry_fields`). The tagger, trained on DataTurks'
         one-line entries, finds almost none of them (17 of 96 LiveCareer PDFs had any title).
         A layout field replaces the tagger's overlapping entry / location spans (the layout says
-        which line is which); it yields to any other label."""
-        fields = find_entry_fields(text)
+        which line is which); it yields to any other label.
+
+        Education entries: the layout's degree and college always replace the tagger's (their
+        ``"rule"`` source tells :func:`model_runtime.structure.structure_entities` to pair them
+        by layout order), its graduation year is added where no other entity is, and the tagger's
+        other degrees and colleges overlapping the entry (a field of study called a college)
+        are dropped. LiveCareer PDFs: documents with a degree-and-college entry 28 -> 67 of 96."""
+        fields, edu_spans = layout_entries(text)
         if not fields:
             return entities
         replaced: set[int] = set()
@@ -314,10 +321,15 @@ class ResumePredictor:
             overlapping = [x for x in entities if x.start < e and x.end > s]
             if any(x.label not in _LAYOUT_REPLACES for x in overlapping):
                 continue
-            if any(x.label == label and x.start <= s and x.end >= e for x in overlapping):
+            education = label in _LAYOUT_EDUCATION
+            if not education and any(x.label == label and x.start <= s and x.end >= e for x in overlapping):
                 continue  # the tagger already has it
             replaced.update(id(x) for x in overlapping)
             added.append(Entity(label, text[s:e], s, e, doc.line_of(s) + 1, LAYOUT_CONFIDENCE, "rule"))
+        for x in entities:
+            # Overlapping, not only inside: the tagger glues a neighbour line on ("ST / History").
+            if x.label in ("DEGREE", "COLLEGE") and any(x.start < b and x.end > a for a, b in edu_spans):
+                replaced.add(id(x))
         return [x for x in entities if id(x) not in replaced] + added
 
     @staticmethod

@@ -38,6 +38,62 @@ def _clean(entity: Entity) -> str:
     return " ".join(entity.text.split())
 
 
+# Layout education entries (source "rule", see ``ResumePredictor._entry_fields``): lines apart at
+# most, for a degree and a college to be one entry.
+LAYOUT_ENTRY_MAX_LINES = 15
+
+
+def _layout_education(
+    ordered: Sequence[Entity], years: Sequence[Entity], used_y: set[int]
+) -> list[tuple[int, dict[str, str | None]]]:
+    """Education entries of the resume-builder layout: (line, entry), in text order.
+
+    The nearest-line pairing below fails there: with the degree under the school, a degree sits
+    closer to the next school than to its own. The layout's order is reliable instead: the label
+    of the first entity leads each entry ("degree, college, degree, college" or "college, degree,
+    ..."), and a repeated label starts a new one. The year is the last one above the entry's
+    college (degree if none) and below the previous entry, where the templates print the dates."""
+    layout = [e for e in ordered if e.label in ("DEGREE", "COLLEGE") and e.source == "rule"]
+    if not layout:
+        return []
+    groups: list[dict[str, Entity]] = []
+    for e in layout:
+        group = groups[-1] if groups else None
+        if (
+            group is None
+            or e.label == layout[0].label
+            or e.label in group
+            or e.line - max(x.line for x in group.values()) > LAYOUT_ENTRY_MAX_LINES
+        ):
+            groups.append({e.label: e})
+        else:
+            group[e.label] = e
+    out: list[tuple[int, dict[str, str | None]]] = []
+    previous_end = 0
+    for group in groups:
+        anchor = group.get("COLLEGE") or group["DEGREE"]
+        year = None
+        for i, y in enumerate(years):
+            if i not in used_y and previous_end < y.line <= anchor.line:
+                year = i
+        if year is None:  # dates under the school
+            year = next(
+                (i for i, y in enumerate(years) if i not in used_y and 0 < y.line - anchor.line <= 3),
+                None,
+            )
+        if year is not None:
+            used_y.add(year)
+        previous_end = max(x.line for x in group.values())
+        degree, college = group.get("DEGREE"), group.get("COLLEGE")
+        entry = {
+            "degree": _clean(degree) if degree else None,
+            "college": _clean(college) if college else None,
+            "year": _clean(years[year]) if year is not None else None,
+        }
+        out.append((min(x.line for x in group.values()), entry))
+    return out
+
+
 def structure_entities(entities: Sequence[Entity]) -> dict[str, Any]:
     ordered = sorted(entities, key=lambda e: (e.start, e.end))
     by_label: dict[str, list[Entity]] = {}
@@ -80,10 +136,12 @@ def structure_entities(entities: Sequence[Entity]) -> dict[str, Any]:
 
     # Education: each degree with the nearest following college and year (within a few lines).
     education: list[dict[str, str | None]] = []
-    colleges = by_label.get("COLLEGE", [])
+    education_lines: list[int] = []  # the line of each entry, to merge with the layout's
     years = by_label.get("GRADUATION_YEAR", [])
-    used_c: set[int] = set()
     used_y: set[int] = set()
+    layout_groups = _layout_education(ordered, years, used_y)
+    colleges = [e for e in by_label.get("COLLEGE", []) if e.source != "rule"]
+    used_c: set[int] = set()
 
     def nearest(items: list[Entity], anchor: Entity, taken: set[int], window: int) -> int | None:
         best = None
@@ -94,13 +152,14 @@ def structure_entities(entities: Sequence[Entity]) -> dict[str, Any]:
                 best = i
         return best
 
-    for degree in by_label.get("DEGREE", []):
+    for degree in [e for e in by_label.get("DEGREE", []) if e.source != "rule"]:
         c = nearest(colleges, degree, used_c, 3)
         y = nearest(years, degree, used_y, 4)
         if c is not None:
             used_c.add(c)
         if y is not None:
             used_y.add(y)
+        education_lines.append(degree.line)
         education.append(
             {
                 "degree": _clean(degree),
@@ -113,6 +172,7 @@ def structure_entities(entities: Sequence[Entity]) -> dict[str, Any]:
             y = nearest(years, college, used_y, 3)
             if y is not None:
                 used_y.add(y)
+            education_lines.append(college.line)
             education.append(
                 {
                     "degree": None,
@@ -120,6 +180,11 @@ def structure_entities(entities: Sequence[Entity]) -> dict[str, Any]:
                     "year": _clean(years[y]) if y is not None else None,
                 }
             )
+
+    if layout_groups:
+        # Both kinds in text order (``sorted`` is stable; the key ignores the entries).
+        merged = layout_groups + list(zip(education_lines, education, strict=True))
+        education = [entry for _, entry in sorted(merged, key=lambda item: item[0])]
 
     skills = _unique(texts("SKILL"))
     skills_normalized = list(dict.fromkeys(s for s in (normalize_skill(x) for x in skills) if s))

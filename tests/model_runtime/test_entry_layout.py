@@ -127,3 +127,107 @@ def test_headlines_and_headers_tagged_as_names_are_not_names() -> None:
         ("NAME", "Jordan Baker"),
         ("DESIGNATION", "Sous Chef"),
     ]
+
+
+# Education, degree above the school: degree / ":" / field / "," / date / school / location.
+DEGREE_FIRST = (
+    "Education\n"
+    "Master of Science\n\n:\nMarine Biology\n\n,\nMay 2011\n\n"
+    "Hollowbrook University\n\n-\nDenton\n\n,\nTX\n\nMarine Biology\n"
+    "B.S\n\n:\nHistory\n\n,\n2008\n\n"
+    "Pine Ridge College\n\n-\nOrem\n\n,\nUT\n\nHistory\n"
+    "Skills\n"
+    "Excel, lab safety\n"
+)
+
+# Education, school first: date / school / location / field / degree / field.
+SCHOOL_FIRST = (
+    "Education\n"
+    "5 2015\nLakemont University\n\nCity\n\n,\nState\n\n"
+    "Forensic Accounting\n\nMBA\n\nForensic Accounting\n"
+    "5 2011\nBrightwater State University\n\nCity\n\n,\nState\n\n"
+    "Chemistry and Biology\n\nBachelor of Science\n\nChemistry and Biology\n"
+)
+
+
+def test_education_degree_above_the_school() -> None:
+    assert fields(DEGREE_FIRST) == [
+        ("COLLEGE", "Hollowbrook University"),
+        ("DEGREE", "Master of Science"),
+        ("GRADUATION_YEAR", "2011"),
+        ("COLLEGE", "Pine Ridge College"),
+        ("DEGREE", "B.S"),
+        ("GRADUATION_YEAR", "2008"),
+    ]
+
+
+def test_education_degree_below_the_location() -> None:
+    # The degree is the first degree line after the location, not the next school's.
+    assert fields(SCHOOL_FIRST) == [
+        ("COLLEGE", "Lakemont University"),
+        ("DEGREE", "MBA"),
+        ("GRADUATION_YEAR", "2015"),
+        ("COLLEGE", "Brightwater State University"),
+        ("DEGREE", "Bachelor of Science"),
+        ("GRADUATION_YEAR", "2011"),
+    ]
+
+
+def test_education_schools_and_not_schools() -> None:
+    # The school as the first part of the split location; a wrapped school name is one field.
+    first_part = "Education\nAssociate of Arts\n\n:\nNursing\n\n2016\n\nOrchard Valley College\n\n,\nCity\n\n,\nState\n"
+    assert fields(first_part) == [
+        ("COLLEGE", "Orchard Valley College"),
+        ("DEGREE", "Associate of Arts"),
+        ("GRADUATION_YEAR", "2016"),
+    ]
+    wrapped = "Education\nMBA\n\n2009\n\nNorthgate University, School of\nBusiness\n\n-\nCity\n\n,\nState\n"
+    assert fields(wrapped)[0] == ("COLLEGE", "Northgate University, School of\nBusiness")
+    # "BBA / , / Accounting" is a degree and its field, not a location, and the field after
+    # "Degree / :" is not a school.
+    assert fields("Education\nAccounting\nBBA\n\n,\nAccounting\n\nDec 2009\n") == []
+    assert fields("Education\nBachelor of Science\n\n:\nBusiness Administration\nCity\n\n,\nState\n") == []
+    # Outside an education section there are no education entries.
+    assert fields(DEGREE_FIRST.replace("Education\n", "Interests\n", 1)) == []
+
+
+def test_predictor_pairs_layout_education(tiny_result: TrainResult) -> None:
+    from model_runtime.structure import structure_entities
+
+    predictor = ResumePredictor.load(tiny_result.model_dir, name="t", version="1")
+    for text in (DEGREE_FIRST, SCHOOL_FIRST):
+        entities = predictor.predict(text).entities
+        for e in entities:
+            assert text[e.start : e.end] == e.text
+        spans = sorted((e.start, e.end) for e in entities)
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+        # Only the layout's degrees and colleges: fields of study are not colleges.
+        edu = {(e.label, e.text) for e in entities if e.label in ("DEGREE", "COLLEGE")}
+        assert edu == {(label, value) for label, value in fields(text) if label != "GRADUATION_YEAR"}
+    education = structure_entities(predictor.predict(SCHOOL_FIRST).entities)["education"]
+    assert education == [
+        {"degree": "MBA", "college": "Lakemont University", "year": "2015"},
+        {"degree": "Bachelor of Science", "college": "Brightwater State University", "year": "2011"},
+    ]
+
+
+def test_stacked_fields_title_or_company_first_by_document_vote() -> None:
+    # Company / location / title / dates (the default) and title / location / company / dates:
+    # the document's words decide, for all its entries ("Lumber Stacker" has no title word).
+    company_first = (
+        "Experience\n"
+        "Ridgeway Tools Inc\n\nYuma\n\n,\nAZ\n\nShift Supervisor\n\n2016\n\nto\n2018\n"
+        "Sanded and packed orders.\n"
+    )
+    assert fields(company_first) == [("DESIGNATION", "Shift Supervisor"), ("COMPANY", "Ridgeway Tools Inc")]
+    title_first = (
+        "Experience\n"
+        "Lumber Stacker\n\nYuma\n\n,\nAZ\n\nCedar Yard LLC\n\n2016\n\nto\n2018\nStacked boards.\n"
+        "Sales Associate\n\nMesa\n\n,\nAZ\n\nDesert Outfitters\n\n2014\n\nto\n2016\nRan the register.\n"
+    )
+    assert fields(title_first) == [
+        ("DESIGNATION", "Lumber Stacker"),
+        ("COMPANY", "Cedar Yard LLC"),
+        ("DESIGNATION", "Sales Associate"),
+        ("COMPANY", "Desert Outfitters"),
+    ]

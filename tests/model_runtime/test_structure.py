@@ -91,3 +91,34 @@ def test_skill_taxonomy_normalises_aliases() -> None:
     out = structure_entities(ents)
     assert out["skillsNormalized"] == ["javascript", "kubernetes", "foo"]
     assert out["skillCategories"] == {"language": ["javascript"], "devops": ["kubernetes"]}
+
+
+def test_layout_education_pairs_by_order() -> None:
+    # Resume-builder layout, degree under the school: "MBA" (line 10) is nearer the next school
+    # (line 13) than its own (line 2); the layout's entities (source "rule") pair by order.
+    entities = [
+        ent("GRADUATION_YEAR", "2015", 1, 0, 0.6, "rule"),
+        ent("COLLEGE", "Lakemont University", 2, 10, 0.6, "rule"),
+        ent("DEGREE", "MBA", 10, 80, 0.6, "rule"),
+        ent("GRADUATION_YEAR", "2011", 12, 100, 0.6, "rule"),
+        ent("COLLEGE", "Brightwater State University", 13, 110, 0.6, "rule"),
+        ent("DEGREE", "Bachelor of Science", 21, 200, 0.6, "rule"),
+        ent("COLLEGE", "Fernhill Institute", 40, 400),  # the tagger's, elsewhere
+    ]
+    assert structure_entities(entities)["education"] == [
+        {"degree": "MBA", "college": "Lakemont University", "year": "2015"},
+        {"degree": "Bachelor of Science", "college": "Brightwater State University", "year": "2011"},
+        {"degree": None, "college": "Fernhill Institute", "year": None},
+    ]
+    # Degree above the school: the degree leads each entry, a school without one stands alone.
+    above = [
+        ent("DEGREE", "Master of Science", 1, 0, 0.6, "rule"),
+        ent("GRADUATION_YEAR", "2011", 6, 40, 0.6, "rule"),
+        ent("COLLEGE", "Hollowbrook University", 8, 50, 0.6, "rule"),
+        ent("GRADUATION_YEAR", "2008", 14, 90, 0.6, "rule"),
+        ent("COLLEGE", "Pine Ridge College", 16, 100, 0.6, "rule"),
+    ]
+    assert structure_entities(above)["education"] == [
+        {"degree": "Master of Science", "college": "Hollowbrook University", "year": "2011"},
+        {"degree": None, "college": "Pine Ridge College", "year": "2008"},
+    ]
