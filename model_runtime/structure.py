@@ -38,24 +38,21 @@ def _clean(entity: Entity) -> str:
     return " ".join(entity.text.split())
 
 
-# Layout education entries (source "rule", see ``ResumePredictor._entry_fields``): lines apart at
-# most, for a degree and a college to be one entry.
+# Resume-builder layout entries (source "rule", see ``ResumePredictor._entry_fields``): lines
+# apart at most, for two fields to be one entry.
 LAYOUT_ENTRY_MAX_LINES = 15
 
 
-def _layout_education(
-    ordered: Sequence[Entity], years: Sequence[Entity], used_y: set[int]
-) -> list[tuple[int, dict[str, str | None]]]:
-    """Education entries of the resume-builder layout: (line, entry), in text order.
+def _layout_groups(ordered: Sequence[Entity], labels: tuple[str, str]) -> list[dict[str, Entity]]:
+    """Entries of the resume-builder layout (entities of ``labels`` with source "rule", see
+    ``ResumePredictor._entry_fields``), in text order.
 
-    The nearest-line pairing below fails there: with the degree under the school, a degree sits
-    closer to the next school than to its own. The layout's order is reliable instead: the label
-    of the first entity leads each entry ("degree, college, degree, college" or "college, degree,
-    ..."), and a repeated label starts a new one. The year is the last one above the entry's
-    college (degree if none) and below the previous entry, where the templates print the dates."""
-    layout = [e for e in ordered if e.label in ("DEGREE", "COLLEGE") and e.source == "rule"]
-    if not layout:
-        return []
+    Nearest-line pairing fails there: one field per line with blank lines between, a field sits
+    as close to the next entry's as to its own (company, location, title, dates puts the title
+    seven lines below its company). The layout's order is reliable instead: the label of the
+    first entity leads each entry ("degree, college, degree, college" or "college, degree,
+    ..."), and a repeated label starts a new one."""
+    layout = [e for e in ordered if e.label in labels and e.source == "rule"]
     groups: list[dict[str, Entity]] = []
     for e in layout:
         group = groups[-1] if groups else None
@@ -68,6 +65,16 @@ def _layout_education(
             groups.append({e.label: e})
         else:
             group[e.label] = e
+    return groups
+
+
+def _layout_education(
+    ordered: Sequence[Entity], years: Sequence[Entity], used_y: set[int]
+) -> list[tuple[int, dict[str, str | None]]]:
+    """Education entries of the resume-builder layout (``_layout_groups``): (line, entry), in
+    text order. The year is the last one above the entry's college (degree if none) and below
+    the previous entry, where the templates print the dates."""
+    groups = _layout_groups(ordered, ("DEGREE", "COLLEGE"))
     out: list[tuple[int, dict[str, str | None]]] = []
     previous_end = 0
     for group in groups:
@@ -103,11 +110,21 @@ def structure_entities(entities: Sequence[Entity]) -> dict[str, Any]:
     def texts(label: str) -> list[str]:
         return [_clean(e) for e in by_label.get(label, [])]
 
-    # Experience: pair each designation with the nearest company within a few lines.
+    # Experience: resume-builder entries by their layout order (``_layout_groups``); every other
+    # designation with the nearest company within a few lines.
     experience: list[dict[str, str | None]] = []
-    companies = by_label.get("COMPANY", [])
+    layout_experience: list[tuple[int, dict[str, str | None]]] = []
+    for group in _layout_groups(ordered, ("DESIGNATION", "COMPANY")):
+        title_entity, company_entity = group.get("DESIGNATION"), group.get("COMPANY")
+        entry = {
+            "title": _clean(title_entity) if title_entity else None,
+            "company": _clean(company_entity) if company_entity else None,
+        }
+        layout_experience.append((min(x.line for x in group.values()), entry))
+    experience_lines: list[int] = []  # the line of each entry, to merge with the layout's
+    companies = [e for e in by_label.get("COMPANY", []) if e.source != "rule"]
     used: set[int] = set()
-    for title in by_label.get("DESIGNATION", []):
+    for title in [e for e in by_label.get("DESIGNATION", []) if e.source != "rule"]:
         match = None
         for i, company in enumerate(companies):
             if i in used or abs(company.line - title.line) > 3:
@@ -116,6 +133,7 @@ def structure_entities(entities: Sequence[Entity]) -> dict[str, Any]:
                 match = i
         if match is not None:
             used.add(match)
+        experience_lines.append(title.line)
         experience.append(
             {
                 "title": _clean(title),
@@ -124,7 +142,12 @@ def structure_entities(entities: Sequence[Entity]) -> dict[str, Any]:
         )
     for i, company in enumerate(companies):
         if i not in used:
+            experience_lines.append(company.line)
             experience.append({"title": None, "company": _clean(company)})
+    if layout_experience:
+        # Both kinds in text order (a headline title first, say; ``sorted`` is stable).
+        merged_experience = layout_experience + list(zip(experience_lines, experience, strict=True))
+        experience = [entry for _, entry in sorted(merged_experience, key=lambda item: item[0])]
     seen_pairs: set[tuple[str | None, str | None]] = set()
     unique_experience = []
     for item in experience:

@@ -122,3 +122,21 @@ def test_layout_education_pairs_by_order() -> None:
         {"degree": "Master of Science", "college": "Hollowbrook University", "year": "2011"},
         {"degree": None, "college": "Pine Ridge College", "year": "2008"},
     ]
+
+
+def test_layout_experience_pairs_by_order() -> None:
+    # Company, location, title, dates: each title sits 7 lines below its own company, too far
+    # for nearest-line pairing; the layout's entities pair by order. The headline title (the
+    # tagger's, line 1) stays an entry of its own, first in text order.
+    entities = [
+        ent("DESIGNATION", "STORE MANAGER", 1, 0),
+        ent("COMPANY", "Company Name", 10, 100, 0.6, "rule"),
+        ent("DESIGNATION", "Store Manager", 17, 170, 0.6, "rule"),
+        ent("COMPANY", "Company Name", 30, 300, 0.6, "rule"),
+        ent("DESIGNATION", "Assistant Manager", 37, 370, 0.6, "rule"),
+    ]
+    assert structure_entities(entities)["experience"] == [
+        {"title": "STORE MANAGER", "company": None},
+        {"title": "Store Manager", "company": "Company Name"},
+        {"title": "Assistant Manager", "company": "Company Name"},
+    ]
