@@ -16,9 +16,10 @@ from .data import split_skill_block
 from .decode import tags_to_spans, transition_mask, viterbi
 from .entities import RULE_LABELS, Entity, Prediction
 from .features import FeatureConfig, FeatureExtractor
+from .layout import layout_entries, section_of_line
 from .lexicon import HEADLINE_WORDS
 from .model_io import INPUT_NAME, MODEL_FILE, read_metadata, sha256_file
-from .rules import find_graduation_years, find_rule_entities, layout_entries, section_of_line
+from .rules import find_graduation_years, find_rule_entities
 from .text import Document, normalize_value, tokenize
 
 # Share of a line's list items the tagger must call skills before the rest of the line follows.
@@ -302,7 +303,7 @@ class ResumePredictor:
     @staticmethod
     def _entry_fields(text: str, doc: Document, entities: list[Entity]) -> list[Entity]:
         """Titles and companies of resume-builder entries laid out one field per line
-        (:func:`model_runtime.rules.find_entry_fields`). The tagger, trained on DataTurks'
+        (:func:`model_runtime.layout.layout_entries`). The tagger, trained on DataTurks'
         one-line entries, finds almost none of them (17 of 96 LiveCareer PDFs had any title).
         A layout field replaces the tagger's overlapping entry / location spans (the layout says
         which line is which); it yields to any other label.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import itertools
 
+from model_runtime.layout import find_entry_fields
 from model_runtime.predictor import ResumePredictor
-from model_runtime.rules import find_entry_fields
 from model_runtime.text import tokenize
 from model_runtime.training import TrainResult
 
