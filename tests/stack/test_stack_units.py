@@ -15,7 +15,7 @@ import pytest
 from vitae.stack import ServiceError, start_app, status, stop_app
 from vitae.stack.apps import Worker
 from vitae.stack.infra import redact_dsn
-from vitae.stack.processes import choose_port, is_running, record_for, spawn
+from vitae.stack.processes import FALLBACK_PORT_FLOOR, choose_port, ephemeral_range, is_running, record_for, spawn
 from vitae.stack.service import StackContext
 from vitae.stack.state import (
     StatePaths,
@@ -63,6 +63,17 @@ def test_choose_port_skips_a_taken_preferred_port() -> None:
         assert chosen != taken and chosen in reserved
         # ... and never hands out a port already promised to another service.
         assert choose_port([chosen], reserved) != chosen
+
+
+def test_fallback_ports_stay_out_of_the_ephemeral_range() -> None:
+    # Outgoing connections take their local port from the ephemeral range, so a fallback port
+    # there could be gone again before the server binds it.
+    low, high = ephemeral_range()
+    reserved: set[int] = set()
+    chosen = [choose_port([None], reserved) for _ in range(20)]
+    assert len(set(chosen)) == 20
+    if low - FALLBACK_PORT_FLOOR >= 1000:
+        assert all(FALLBACK_PORT_FLOOR <= port < low for port in chosen), (chosen, low, high)
 
 
 def test_is_running_rejects_a_recycled_pid(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -248,14 +249,36 @@ def tcp_answers(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> boo
         return False
 
 
-def ephemeral_port(host: str = "127.0.0.1") -> int:
+# Fallback ports come from below the kernel's ephemeral range. A port the OS hands out for
+# ``bind(0)`` lies inside that range, where any outgoing connection may take it as its local
+# port between our probe and the server's own bind (seen in CI: Temporal's UI failed with
+# "bind: address already in use"); below it, only listeners compete, and the probe sees those.
+FALLBACK_PORT_FLOOR = 20000
+_LINUX_EPHEMERAL_RANGE = (32768, 60999)
+
+
+def ephemeral_range() -> tuple[int, int]:
+    """The kernel's range of local ports for outgoing connections."""
+    try:
+        low, high = (int(v) for v in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        return _LINUX_EPHEMERAL_RANGE
+    return low, high
+
+
+def fallback_port(rng: random.Random) -> int:
+    """A port no outgoing connection can be given: below the ephemeral range when there is
+    room there, else one the OS picks."""
+    low, _ = ephemeral_range()
+    if low - FALLBACK_PORT_FLOOR >= 1000:
+        return rng.randrange(FALLBACK_PORT_FLOOR, low)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
+        probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
 def choose_port(candidates: Sequence[int | None], reserved: set[int]) -> int:
-    """First free candidate (previous port, then preferred), else one the OS picks.
+    """First free candidate (previous port, then preferred), else a free fallback port.
 
     ``reserved`` holds ports already promised to other services of this stack; the
     chosen port is added to it.
@@ -264,8 +287,9 @@ def choose_port(candidates: Sequence[int | None], reserved: set[int]) -> int:
         if port and port not in reserved and port_free(port):
             reserved.add(port)
             return port
-    for _ in range(50):
-        port = ephemeral_port()
+    rng = random.Random()
+    for _ in range(200):
+        port = fallback_port(rng)
         if port not in reserved and port_free(port):
             reserved.add(port)
             return port
