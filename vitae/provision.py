@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from pathlib import Path
 
 from vitae.results_restore import restore_results, results_lost
@@ -20,8 +19,6 @@ from vitae.stores.cosmos import ResultStore
 from vitae.stores.ledger import Ledger
 from vitae.stores.migrations import apply_migrations
 
-log = logging.getLogger("vitae.provision")
-
 LOCAL_TENANT = "local"
 
 
@@ -29,11 +26,13 @@ def credentials_file(settings: Settings) -> Path:
     return settings.state_dir / "credentials.json"
 
 
-async def _provision_stores(settings: Settings) -> None:
+async def _provision_stores(settings: Settings) -> list[str]:
+    """Returns what is worth telling the operator (``vitae up`` prints it)."""
+    notes: list[str] = []
     dsn = settings.database_url.get_secret_value()
     applied = await apply_migrations(dsn)
     if applied:
-        log.info("applied migrations: %s", ", ".join(applied))
+        notes.append(f"migrations applied: {', '.join(applied)}")
     ledger = await Ledger.connect(dsn, max_size=4)
     try:
         async with BlobStore.from_settings(settings) as blobs:
@@ -44,7 +43,10 @@ async def _provision_stores(settings: Settings) -> None:
                 # the artifacts still hold every result, so bring them back.
                 if await results_lost(ledger, results):
                     report = await restore_results(ledger, blobs, results)
-                    log.info("restored results from their artifacts: %s", report.to_json())
+                    notes.append(
+                        f"results: {report.restored} restored from their artifacts"
+                        + (f", {report.missing_artifacts} artifacts missing" if report.missing_artifacts else "")
+                    )
             finally:
                 await results.close()
         if settings.environment == "development" and not credentials_file(settings).exists():
@@ -55,6 +57,7 @@ async def _provision_stores(settings: Settings) -> None:
             path.chmod(0o600)
     finally:
         await ledger.close()
+    return notes
 
 
 def ensure_model(settings: Settings) -> str:
@@ -69,6 +72,7 @@ def ensure_model(settings: Settings) -> str:
     return f"{ref.name} v{ref.version}"
 
 
-def provision_stack(settings: Settings) -> None:
-    asyncio.run(_provision_stores(settings))
-    log.info("production model: %s", ensure_model(settings))
+def provision_stack(settings: Settings) -> list[str]:
+    """Provision the stack; returns lines for the operator (what was restored, the model)."""
+    notes = asyncio.run(_provision_stores(settings))
+    return [*notes, f"production model: {ensure_model(settings)}"]

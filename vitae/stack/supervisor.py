@@ -256,7 +256,7 @@ def _provision(ctx: StackContext, env: Mapping[str, str]) -> bool:
     ctx.say("provisioning (vitae.provision.provision_stack)")
     started = time.monotonic()
 
-    def run_hook() -> None:
+    def run_hook() -> object:
         result = module.provision_stack(settings)
         if inspect.isawaitable(result):
             awaitable = result
@@ -264,12 +264,16 @@ def _provision(ctx: StackContext, env: Mapping[str, str]) -> bool:
             async def wait_for_it() -> object:
                 return await awaitable
 
-            asyncio.run(wait_for_it())
+            return asyncio.run(wait_for_it())
+        return result
 
     # In a fresh thread, which has no event loop: the hook may call asyncio.run (or return
     # a coroutine) even when ``up`` itself was called from inside a running loop.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(run_hook).result()
+        notes = pool.submit(run_hook).result()
+    # The hook may return lines for the operator (what it restored, the model it serves).
+    for note in notes if isinstance(notes, list) else []:
+        ctx.say(f"  {note}")
     ctx.say(f"  provisioned in {time.monotonic() - started:.1f} s")
     return True
 
