@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 
 from .features import header_section
-from .lexicon import COLLEGE_WORDS, COMPANY_WORDS, DEGREE_WORDS, TITLE_WORDS
+from .lexicon import COLLEGE_WORDS, COMPANY_WORDS, DEGREE_WORDS, OCCUPATION_WORDS
 from .rules import GRAD_YEAR_RE, Match
 from .text import line_starts
 
@@ -116,13 +116,13 @@ def _field_before_location(lines: list[str], end: int) -> int | None:
 
 
 def _has_title_word(line: str) -> bool:
-    return any(w in TITLE_WORDS for w in re.findall(r"[a-z]+", line.lower()))
+    return any(w in OCCUPATION_WORDS for w in re.findall(r"[a-z]+", line.lower()))
 
 
 def _title_score(line: str) -> int:
     """+1 for a job-title word, -1 for a company word ("Inc", "Company")."""
     words = re.findall(r"[a-z]+", line.lower())
-    return int(any(w in TITLE_WORDS for w in words)) - int(any(w in COMPANY_WORDS for w in words))
+    return int(any(w in OCCUPATION_WORDS for w in words)) - int(any(w in COMPANY_WORDS for w in words))
 
 
 def _is_place(line: str) -> bool:

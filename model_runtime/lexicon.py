@@ -231,14 +231,11 @@ TITLE_WORDS = frozenset(
     ]
 )
 
-# Words that make a line a job title or a line of work, never a person's name: the post-processing
-# that tells a resume's headline ("EXECUTIVE CHEF", "INFORMATION TECHNOLOGY") from its owner's
-# name (predictor ``_headings_are_not_names``). Not a model feature (so it can grow without
-# retraining). Occupations that are also common surnames (baker, cook, carpenter, driver, mason,
-# porter...) are left out on purpose.
-HEADLINE_WORDS = TITLE_WORDS | frozenset(
+# Occupations: a line with one is a job title (post-processing only, not model features, so the
+# lists can grow without retraining). Occupations that are also common surnames (baker, cook,
+# carpenter, driver, mason, porter...) are left out on purpose.
+OCCUPATION_WORDS = TITLE_WORDS | frozenset(
     [
-        "accounting",
         "advocate",
         "agent",
         "assistant",
@@ -256,16 +253,13 @@ HEADLINE_WORDS = TITLE_WORDS | frozenset(
         "counselor",
         "dentist",
         "designer",
-        "development",
         "economist",
         "editor",
         "educator",
         "electrician",
-        "engineering",
         "estimator",
         "expert",
         "faculty",
-        "finance",
         "generalist",
         "hygienist",
         "installer",
@@ -276,34 +270,30 @@ HEADLINE_WORDS = TITLE_WORDS | frozenset(
         "lecturer",
         "librarian",
         "maintainer",
-        "marketing",
         "mechanic",
         "merchandiser",
         "nurse",
-        "operations",
         "operator",
         "paralegal",
         "pharmacist",
         "photographer",
         "physician",
+        "picker",
         "planner",
         "producer",
         "professional",
         "professor",
         "realtor",
+        "receptionist",
         "recruiter",
         "rep",
         "researcher",
-        "resources",
-        "sales",
         "secretary",
-        "services",
         "stylist",
         "surveyor",
         "teacher",
         "technician",
         "technologist",
-        "technology",
         "teller",
         "therapist",
         "trainer",
@@ -311,6 +301,23 @@ HEADLINE_WORDS = TITLE_WORDS | frozenset(
         "underwriter",
         "worker",
         "writer",
+    ]
+)
+# Lines of work: with the occupations, what tells a resume's headline ("EXECUTIVE CHEF",
+# "INFORMATION TECHNOLOGY") from its owner's name (predictor ``_headings_are_not_names``). Not
+# for telling titles from companies: company names carry these too ("Acme Services").
+HEADLINE_WORDS = OCCUPATION_WORDS | frozenset(
+    [
+        "accounting",
+        "development",
+        "engineering",
+        "finance",
+        "marketing",
+        "operations",
+        "resources",
+        "sales",
+        "services",
+        "technology",
     ]
 )
 
