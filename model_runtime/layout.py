@@ -115,14 +115,17 @@ def _field_before_location(lines: list[str], end: int) -> int | None:
     return c if c >= 0 and _is_field_line(lines[c]) else None
 
 
+def _words(line: str) -> list[str]:
+    return re.findall(r"[a-z]+", line.lower())
+
+
 def _has_title_word(line: str) -> bool:
-    return any(w in OCCUPATION_WORDS for w in re.findall(r"[a-z]+", line.lower()))
+    return any(w in OCCUPATION_WORDS for w in _words(line))
 
 
 def _title_score(line: str) -> int:
     """+1 for a job-title word, -1 for a company word ("Inc", "Company")."""
-    words = re.findall(r"[a-z]+", line.lower())
-    return int(any(w in OCCUPATION_WORDS for w in words)) - int(any(w in COMPANY_WORDS for w in words))
+    return int(_has_title_word(line)) - int(any(w in COMPANY_WORDS for w in _words(line)))
 
 
 def _is_place(line: str) -> bool:
@@ -276,7 +279,7 @@ def _has_degree_word(line: str) -> bool:
 
 
 def _has_college_word(line: str) -> bool:
-    return any(w in COLLEGE_WORDS for w in re.findall(r"[a-z]+", line.lower()))
+    return any(w in COLLEGE_WORDS for w in _words(line))
 
 
 def _is_degree_text(line: str) -> bool:
