@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from .audit_event import ModelEvent
 from .data import LabeledDoc
 from .evaluation import evaluation_report
 from .registry import ModelRef, ModelRegistry, NotDeployableError
@@ -107,17 +108,7 @@ class PromotionRefused(PromotionError):
 class GovernanceSession(Protocol):
     """One transaction of the governance store, holding the model's promotion lock."""
 
-    def record(
-        self,
-        *,
-        action: str,
-        actor: str,
-        version: str | None,
-        reason: str | None,
-        details: dict[str, Any] | None = None,
-        from_version: str | None = None,
-        target: str | None = None,
-    ) -> int: ...
+    def record(self, event: ModelEvent) -> int: ...
 
     def record_lineage(self, version: str, lineage: Mapping[str, str]) -> bool: ...
 
@@ -158,11 +149,11 @@ class _PostgresSession:
         self._conn = conn
         self._model_name = model_name
 
-    def record(self, **event: Any) -> int:
+    def record(self, event: ModelEvent) -> int:
         """``GovernanceSession.record``: one audit row in this session's transaction."""
         from vitae.stores.model_audit import record_model_event
 
-        return self._runner.run(record_model_event(self._conn, model_name=self._model_name, **event))
+        return self._runner.run(record_model_event(self._conn, event))
 
     def record_lineage(self, version: str, lineage: Mapping[str, str]) -> bool:
         from vitae.stores.model_audit import record_model_lineage
@@ -682,13 +673,16 @@ def promote(
         details = {**decision.summary(), "gate_report": artifact}
         if not decision.passed:
             audit_id = audit.record(
-                action=f"{action}_refused",
-                actor=actor,
-                version=version,
-                reason=reason,
-                details=details,
-                from_version=previous.version if previous else None,
-                target=alias,
+                ModelEvent(
+                    model_name=registry.model_name,
+                    action=f"{action}_refused",
+                    actor=actor,
+                    version=version,
+                    reason=reason,
+                    details=details,
+                    from_version=previous.version if previous else None,
+                    target=alias,
+                )
             )
             refused = PromotionRefused(
                 f"{registry.model_name} v{version} refused by the quality gate: " + "; ".join(decision.reasons),
@@ -700,13 +694,16 @@ def promote(
             # recorded now, after it was checked against the run and the artifacts.
             details["lineage_recorded_at_promotion"] = audit.record_lineage(version, candidate.lineage())
             audit_id = audit.record(
-                action=action,
-                actor=actor,
-                version=version,
-                reason=reason,
-                details=details,
-                from_version=previous.version if previous else None,
-                target=alias,
+                ModelEvent(
+                    model_name=registry.model_name,
+                    action=action,
+                    actor=actor,
+                    version=version,
+                    reason=reason,
+                    details=details,
+                    from_version=previous.version if previous else None,
+                    target=alias,
+                )
             )
             registry.mark_prod(version, decision)
             registry.set_tag(version, f"promoted_{alias}_at", f"{time.time():.6f}")
@@ -781,25 +778,31 @@ def rollback(
         if problem is not None:
             details["refused"] = problem
             audit_id = audit.record(
-                action="rollback_refused",
-                actor=actor,
-                version=target.version if target else to_version,
-                reason=reason,
-                details=details,
-                from_version=current.version if current else None,
-                target=alias,
+                ModelEvent(
+                    model_name=registry.model_name,
+                    action="rollback_refused",
+                    actor=actor,
+                    version=target.version if target else to_version,
+                    reason=reason,
+                    details=details,
+                    from_version=current.version if current else None,
+                    target=alias,
+                )
             )
             refused = PromotionRefused(f"rollback refused: {problem}", audit_id=audit_id)
         else:
             assert target is not None
             audit_id = audit.record(
-                action="rollback",
-                actor=actor,
-                version=target.version,
-                reason=reason,
-                details=details,
-                from_version=current.version if current else None,
-                target=alias,
+                ModelEvent(
+                    model_name=registry.model_name,
+                    action="rollback",
+                    actor=actor,
+                    version=target.version,
+                    reason=reason,
+                    details=details,
+                    from_version=current.version if current else None,
+                    target=alias,
+                )
             )
             registry.move_alias(alias, target.version)
     if refused is not None:

@@ -11,20 +11,11 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from model_runtime.audit_event import ModelEvent
+
 
 class AuditSink(Protocol):
-    async def record(
-        self,
-        *,
-        action: str,
-        actor: str,
-        model_name: str,
-        version: str | None,
-        reason: str | None,
-        details: dict[str, Any] | None = None,
-        from_version: str | None = None,
-        target: str | None = None,
-    ) -> int: ...
+    async def record(self, event: ModelEvent) -> int: ...
 
     async def aclose(self) -> None: ...
 
@@ -45,11 +36,10 @@ class PostgresAudit:
                 self._pool = await asyncpg.create_pool(self._dsn, min_size=0, max_size=2, command_timeout=10)
             return self._pool
 
-    async def record(self, **event: Any) -> int:
-        # The fields are AuditSink.record's; record_model_event checks them.
+    async def record(self, event: ModelEvent) -> int:
         from vitae.stores.model_audit import record_model_event
 
-        return await record_model_event(await self._get_pool(), **event)
+        return await record_model_event(await self._get_pool(), event)
 
     async def aclose(self) -> None:
         if self._pool is not None:
@@ -61,11 +51,8 @@ class PostgresAudit:
 class MemoryAudit:
     events: list[dict[str, Any]] = field(default_factory=list)
 
-    async def record(self, **event: Any) -> int:
-        if not str(event.get("actor", "")).strip():
-            raise ValueError("a model audit event needs an actor")
-        row = {"from_version": None, "target": None, **event, "details": dict(event.get("details") or {})}
-        self.events.append({"id": len(self.events) + 1, **row})
+    async def record(self, event: ModelEvent) -> int:
+        self.events.append({"id": len(self.events) + 1, **event.to_json()})
         return len(self.events)
 
     async def aclose(self) -> None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from model_runtime.audit_event import ModelEvent
 from model_runtime.predictor import ResumePredictor
 from model_runtime.serving import payload
 from model_runtime.serving.audit import AuditSink
@@ -306,11 +307,12 @@ class ScoringEndpoint:
 
     # -- control plane ------------------------------------------------------------------------------
     async def _record(self, action: str, actor: str, **fields: Any) -> None:
+        event = ModelEvent(action=action, actor=actor, model_name=self.model_name, **fields)
         if self.audit is None:
-            log.info("audit disabled: %s by %s %s", action, actor, fields)
+            log.info("audit disabled: %s", event)
             return
         try:
-            await self.audit.record(action=action, actor=actor, model_name=self.model_name, **fields)
+            await self.audit.record(event)
         except Exception as exc:
             raise EndpointError(
                 503, "AuditUnavailable", f"change not applied: the audit store could not be written ({exc})"

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from model_runtime.audit_event import ModelEvent
 from model_runtime.promotion import EvalSet, GateConfig, evaluation_set, promote
 from model_runtime.registry import ModelRef, ModelRegistry
 from model_runtime.training import TrainConfig, TrainResult, train_model
@@ -92,12 +93,8 @@ class _MemorySession:
         self.events: list[dict[str, Any]] = []
         self.lineage_rows: dict[tuple[str, str], dict[str, str]] = {}
 
-    def record(self, *, action: str, actor: str, version: str | None, reason: str | None, **extra: Any) -> int:
-        self.events.append(
-            {"action": action, "actor": actor, "model_name": self.model_name, "version": version, "reason": reason}
-            | {"details": extra.get("details") or {}, "from_version": extra.get("from_version")}
-            | {"target": extra.get("target")}
-        )
+    def record(self, event: ModelEvent) -> int:
+        self.events.append(event.to_json())
         return len(self.store.audit) + len(self.events)
 
     def record_lineage(self, version: str, lineage: Mapping[str, str]) -> bool:

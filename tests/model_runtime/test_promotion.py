@@ -16,6 +16,7 @@ from urllib.request import url2pathname
 import asyncpg
 import pytest
 
+from model_runtime.audit_event import ModelEvent
 from model_runtime.promotion import (
     EvalSet,
     GateConfig,
@@ -353,8 +354,7 @@ def test_model_audit_and_lineage_are_append_only_in_postgres(model_pg_dsn: str) 
     async def record() -> tuple[int, list[dict[str, Any]]]:
         pool = await asyncpg.create_pool(model_pg_dsn, min_size=1, max_size=1)
         try:
-            row_id = await record_model_event(
-                pool,
+            event = ModelEvent(
                 action="deploy",
                 actor="carol",
                 model_name="append-only",
@@ -363,6 +363,7 @@ def test_model_audit_and_lineage_are_append_only_in_postgres(model_pg_dsn: str) 
                 details={"traffic": {"blue": 100}},
                 target="blue",
             )
+            row_id = await record_model_event(pool, event)
             return row_id, await list_model_events(pool, model_name="append-only")
         finally:
             await pool.close()
@@ -370,8 +371,10 @@ def test_model_audit_and_lineage_are_append_only_in_postgres(model_pg_dsn: str) 
     row_id, events = asyncio.run(record())
     assert len(events) == 1 and events[0]["id"] == row_id
     assert events[0]["details"] == {"traffic": {"blue": 100}} and events[0]["at"] is not None
-    with pytest.raises(ValueError):
-        asyncio.run(record_model_event(None, action="edit", actor="x", model_name="m", version=None, reason=None))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unknown model audit action"):
+        ModelEvent(action="edit", actor="x", model_name="m", version=None)
+    with pytest.raises(ValueError, match="needs an actor"):
+        ModelEvent(action="deploy", actor=" ", model_name="m", version=None)
 
     for statement in (
         "UPDATE model_audit SET reason = 'rewritten' WHERE id = $1",
@@ -393,10 +396,11 @@ def test_model_audit_and_lineage_are_append_only_in_postgres(model_pg_dsn: str) 
 
     # A session that fails leaves nothing behind; one that succeeds commits its rows.
     with pytest.raises(RuntimeError), governance.session("append-only") as audit:
-        audit.record(action="promote", actor="carol", version="9", reason=None)
+        audit.record(ModelEvent(action="promote", actor="carol", model_name="append-only", version="9"))
         raise RuntimeError("the registry change failed")
     with governance.session("append-only") as audit:
-        audit.record(action="traffic", actor="carol", version="3", reason="canary 10%")
+        canary = ModelEvent(action="traffic", actor="carol", model_name="append-only", version="3", reason="canary 10%")
+        audit.record(canary)
     assert [e["action"] for e in governance.events("append-only")] == ["traffic", "deploy"]
 
 

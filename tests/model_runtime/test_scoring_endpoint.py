@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from model_runtime.audit_event import ModelEvent
 from model_runtime.registry import ModelRef
 from model_runtime.serving.audit import MemoryAudit, PostgresAudit
 from model_runtime.serving.endpoint import ENDPOINT_NAME, create_scoring_app, state_path
@@ -303,10 +304,10 @@ async def test_changes_are_audited_persisted_and_survive_a_restart(tmp_path: Pat
 
 
 class BrokenAudit(MemoryAudit):
-    async def record(self, **fields: Any) -> int:
-        if fields.get("action") == "traffic":
+    async def record(self, event: ModelEvent) -> int:
+        if event.action == "traffic":
             raise ConnectionError("audit store down")
-        return await super().record(**fields)
+        return await super().record(event)
 
 
 async def test_a_change_that_cannot_be_audited_is_not_applied(tmp_path: Path, served: ServedRegistry) -> None:

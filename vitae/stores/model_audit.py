@@ -7,7 +7,8 @@ DELETE and TRUNCATE with a trigger, so they are append-only in the database itse
 convention here.
 
 Writers: ``vitae model promote|rollback`` and the production bootstrap (``model_runtime.promotion``),
-and the scoring server's ``deploy``/``traffic`` commands (:func:`record_model_event`).
+and the scoring server's ``deploy``/``traffic`` commands: each a
+:class:`~model_runtime.audit_event.ModelEvent` written by :func:`record_model_event`.
 
 ``actor``: callers pass it explicitly; :func:`default_actor` gives the configured
 ``VITAE_MODEL_AUDIT_ACTOR`` or, failing that, the OS user running the command.
@@ -23,19 +24,7 @@ from typing import Any
 
 import asyncpg
 
-# Kept in step with the CHECK constraint of the migration.
-ACTIONS = frozenset(
-    {
-        "promote",
-        "promote_refused",
-        "rollback",
-        "rollback_refused",
-        "deploy",
-        "traffic",
-        "bootstrap",
-        "bootstrap_refused",
-    }
-)
+from model_runtime.audit_event import ModelEvent
 
 
 def default_actor(configured: str | None = None) -> str:
@@ -55,39 +44,24 @@ def default_actor(configured: str | None = None) -> str:
         return f"uid:{os.getuid()}"
 
 
-async def record_model_event(
-    conn: asyncpg.Connection | asyncpg.Pool,
-    *,
-    action: str,
-    actor: str,
-    model_name: str,
-    version: str | None,
-    reason: str | None,
-    details: dict[str, Any] | None = None,
-    from_version: str | None = None,
-    target: str | None = None,
-) -> int:
-    """Append one audit row; returns its id. ``target`` is the alias or deployment acted on.
+async def record_model_event(conn: asyncpg.Connection | asyncpg.Pool, event: ModelEvent) -> int:
+    """Append one audit row; returns its id.
 
     ``conn`` may be a pool, or a connection inside the caller's transaction (promotion writes
-    the row in the same transaction as its lock). ``action``: one of :data:`ACTIONS`.
+    the row in the same transaction as its lock).
     """
-    if action not in ACTIONS:
-        raise ValueError(f"unknown model audit action {action!r} (one of {sorted(ACTIONS)})")
-    if not actor or not actor.strip():
-        raise ValueError("a model audit event needs an actor")
     row_id = await conn.fetchval(
         """INSERT INTO model_audit (actor, action, model_name, version, from_version, target, reason, details)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)
            RETURNING id""",
-        actor.strip(),
-        action,
-        model_name,
-        version,
-        from_version,
-        target,
-        reason,
-        json.dumps(details or {}, sort_keys=True, default=str),
+        event.actor,
+        event.action,
+        event.model_name,
+        event.version,
+        event.from_version,
+        event.target,
+        event.reason,
+        json.dumps(event.details, sort_keys=True, default=str),
     )
     return int(row_id)
 
