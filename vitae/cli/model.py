@@ -373,7 +373,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     elif production is not None:
         candidate = production
     else:
-        print(f"no version given and no version has alias @{settings.model_alias}", file=sys.stderr)
+        print(
+            f"no version given and no version of {settings.model_name} has alias @{settings.model_alias}; "
+            "run `vitae model train --promote` (or `vitae up`) first",
+            file=sys.stderr,
+        )
         return 2
 
     def run(ref: Any) -> dict[str, Any]:
