@@ -15,11 +15,18 @@ import numpy as np
 from .data import split_skill_block
 from .decode import tags_to_spans, transition_mask, viterbi
 from .entities import RULE_LABELS, Entity, Prediction
-from .features import FeatureConfig, FeatureExtractor
+from .features import FeatureConfig, FeatureExtractor, header_section
 from .layout import layout_entries, section_of_line
 from .lexicon import HEADLINE_WORDS
 from .model_io import INPUT_NAME, MODEL_FILE, read_metadata, sha256_file
-from .rules import find_graduation_years, find_rule_entities
+from .rules import (
+    EDGE_TRIMMED_LABELS,
+    TOOL_SECTIONS,
+    find_graduation_years,
+    find_rule_entities,
+    section_lines,
+    trim_entity_span,
+)
 from .text import Document, normalize_value, tokenize
 
 # Share of a line's list items the tagger must call skills before the rest of the line follows.
@@ -41,6 +48,19 @@ _SEGMENT_SPLIT_RE = re.compile(r"\s+[-–—|]\s+|\s[-–—]$|\t|\s{3,}|[|•]"
 _LAYOUT_REPLACES = frozenset({"DESIGNATION", "COMPANY", "LOCATION", "COLLEGE", "DEGREE"})
 LAYOUT_CONFIDENCE = 0.6
 _LAYOUT_EDUCATION = frozenset({"DEGREE", "COLLEGE", "GRADUATION_YEAR"})
+
+# Place names: at most this many words ("Spring Valley", "New York City"),
+# delimited by commas, dashes, bars or the line's ends.
+PLACE_MAX_WORDS = 3
+_PLACE_SPLIT_RE = re.compile(r",|\s[-–—|]\s|\s[-–—]$|\t|\s{3,}|[|•(]")
+
+# The contact header: a resume's first lines.
+HEADER_LINES = 6
+_PLACE_WORDS = r"[A-Z][A-Za-z.'’]*(?:[ -][A-Z][A-Za-z.'’]*){0,2}"
+# "Springfield, Illinois", "Lakeview B.O, Kerala - Email me ...", "Pune, MH, 411001, IN".
+_HEADER_PLACE_RE = re.compile(
+    rf"^\s*(?P<place>{_PLACE_WORDS})(?:\s*,\s*(?:{_PLACE_WORDS}|\d{{5,6}}))+\s*(?:[-–—|]\s.*)?$"
+)
 
 _EDGE_PUNCT = set(",;:|•●▪■◦·*-–—()[]{}\"'`.!?/\\")
 
@@ -365,6 +385,144 @@ class ResumePredictor:
         value = normalize_value(first.text, "LOCATION")
         return [e for e in entities if e.label != "LOCATION" or normalize_value(e.text, "LOCATION") == value]
 
+    @staticmethod
+    def _trim_edges(text: str, doc: Document, entities: list[Entity]) -> list[Entity]:
+        """Titles, companies, colleges and degrees without a leading field label or edge function
+        words (:func:`model_runtime.rules.trim_entity_span`): "Security Analyst in" -> "Security
+        Analyst", "Company: Acme" -> "Acme". An entity with nothing left is dropped."""
+        out: list[Entity] = []
+        for e in entities:
+            if e.label in EDGE_TRIMMED_LABELS:
+                s, t = trim_entity_span(text, e.start, e.end)
+                if s >= t:
+                    continue
+                if (s, t) != (e.start, e.end):
+                    e = Entity(e.label, text[s:t], s, t, doc.line_of(s) + 1, e.confidence, e.source)
+            out.append(e)
+        return out
+
+    @staticmethod
+    def _no_companies_in_tool_sections(text: str, doc: Document, entities: list[Entity]) -> list[Entity]:
+        """A company name in a skills, projects, certifications, awards, languages or additional
+        information section is a product or vendor ("Oracle 11g", "Microsoft Excel", "certified by
+        Cisco"), not an employer, unless its line is an employer entry ("Acme Corp -  Pune -",
+        "Company: Acme"): those are dropped (5-fold CV COMPANY F1 0.596 -> 0.609)."""
+        tool_lines = section_lines(text, doc.line_starts, TOOL_SECTIONS)
+        if not tool_lines:
+            return entities
+        starts = doc.line_starts
+
+        def employer_entry(line: int) -> bool:
+            content = text[starts[line] : _line_end(text, starts, line)].strip()
+            return content.endswith(" -") or "company" in content.lower()
+
+        return [
+            e
+            for e in entities
+            if not (e.label == "COMPANY" and e.line - 1 in tool_lines and not employer_entry(e.line - 1))
+        ]
+
+    @staticmethod
+    def _complete_truncated_titles(text: str, doc: Document, entities: list[Entity]) -> list[Entity]:
+        """A title the tagger stopped early on ("Principal Engineer" of "Principal Engineer
+        Technical Staff" while it found the whole title elsewhere in the resume) grows to the
+        whole title where the text goes on with it (5-fold CV DESIGNATION F1 0.671 -> 0.683; the
+        same for companies, colleges or degrees measured no gain). A shorter title that is not
+        followed by the rest ("Accountant" and, at another job, "Accountant II") is left alone."""
+        titles = [e for e in entities if e.label == "DESIGNATION"]
+        values = {normalize_value(e.text, "DESIGNATION") for e in titles}
+        longer = {v: [w for w in values if w.startswith(v + " ")] for v in values}
+        if not any(longer.values()):
+            return entities
+        merged: set[int] = set()
+        out: list[Entity] = []
+        for e in entities:
+            if e.label != "DESIGNATION" or id(e) in merged:
+                out.append(e)
+                continue
+            wanted = longer[normalize_value(e.text, "DESIGNATION")]
+            line = doc.line_of(e.start)
+            # The rest may wrap onto the next line.
+            limit = _line_end(text, doc.line_starts, min(line + 1, len(doc.line_starts) - 1))
+            for m in re.finditer(r"\S(?=\s|$)", text[e.end : limit]):
+                end = e.end + m.end()
+                inside = [x for x in entities if x is not e and x.start < end and x.end > e.end]
+                # The rest may be another title span of the tagger's ("Contoso Dynamics" +
+                # "AX Consultant"), but no other entity.
+                if any(x.label != "DESIGNATION" or x.end > end for x in inside):
+                    if any(x.label != "DESIGNATION" for x in inside):
+                        break
+                    continue
+                if normalize_value(text[e.start : end], "DESIGNATION") in wanted:
+                    merged.update(id(x) for x in inside)
+                    e = Entity(e.label, text[e.start : end], e.start, end, e.line, e.confidence, e.source)
+                    break
+            out.append(e)
+        return [e for e in out if id(e) not in merged]
+
+    @staticmethod
+    def _complete_place_names(text: str, doc: Document, entities: list[Entity]) -> list[Entity]:
+        """A location the tagger cut inside a place name ("Tamil" of "Tamil Nadu, India",
+        "Spring" of "Spring Valley, Nevada") grows to the whole comma- or dash-delimited part of its
+        line, when that part is at most :data:`PLACE_MAX_WORDS` capitalised words and holds no
+        other entity (5-fold CV LOCATION F1 0.917 -> 0.926)."""
+        out: list[Entity] = []
+        for e in entities:
+            if e.label == "LOCATION":
+                line = doc.line_of(e.start)
+                line_start, line_end = doc.line_starts[line], _line_end(text, doc.line_starts, line)
+                seg_start, seg_end = line_start, line_end
+                for m in _PLACE_SPLIT_RE.finditer(text, line_start, line_end):
+                    if m.end() <= e.start:
+                        seg_start = m.end()
+                    elif m.start() >= e.end:
+                        seg_end = m.start()
+                        break
+                    else:
+                        seg_start, seg_end = e.start, e.end
+                        break
+                part = text[seg_start:seg_end]
+                seg_start += len(part) - len(part.lstrip())
+                seg_end -= len(part) - len(part.rstrip())
+                words = text[seg_start:seg_end].split()
+                if (
+                    (seg_start, seg_end) != (e.start, e.end)
+                    and seg_start <= e.start
+                    and seg_end >= e.end
+                    and len(words) <= PLACE_MAX_WORDS
+                    and all(w[0].isupper() for w in words)
+                    and not any(o is not e and o.start < seg_end and o.end > seg_start for o in entities)
+                ):
+                    e = Entity(e.label, text[seg_start:seg_end], seg_start, seg_end, e.line, e.confidence, e.source)
+            out.append(e)
+        return out
+
+    @staticmethod
+    def _header_location(text: str, doc: Document, entities: list[Entity]) -> list[Entity]:
+        """When the tagger found no location, a "Place, Region[, Postcode, Country]" line among the
+        first :data:`HEADER_LINES` lines of the resume (its contact header) gives the candidate's
+        location: the first part ("Springfield" of "Springfield, Illinois, 62701, US"). Small
+        towns the tagger does not know (5-fold CV LOCATION F1 0.926 -> 0.944, no new false
+        positive)."""
+        if any(e.label == "LOCATION" for e in entities):
+            return entities
+        for line in range(min(HEADER_LINES, len(doc.line_starts))):
+            start = doc.line_starts[line]
+            content = text[start : _line_end(text, doc.line_starts, line)]
+            if header_section(content) is not None:
+                break
+            m = _HEADER_PLACE_RE.match(content)
+            if not m:
+                continue
+            a, b = start + m.start("place"), start + m.end("place")
+            if any(e.start < b and e.end > a for e in entities):
+                continue
+            # "Senior Manager, Operations" is a headline, not a place.
+            if any(w in HEADLINE_WORDS for w in re.findall(r"[a-z]+", content.lower())):
+                continue
+            return [*entities, Entity("LOCATION", text[a:b], a, b, line + 1, LAYOUT_CONFIDENCE, "rule")]
+        return entities
+
     def predict(self, text: str) -> Prediction:
         return self._predict_doc(text, tokenize(text), None)
 
@@ -389,6 +547,11 @@ class ResumePredictor:
         model_entities = self._complete_skill_lists(text, doc, model_entities)
         model_entities = self._entry_fields(text, doc, model_entities)
         model_entities = self._expand_to_segments(text, doc, model_entities)
+        model_entities = self._trim_edges(text, doc, model_entities)
+        model_entities = self._complete_truncated_titles(text, doc, model_entities)
+        model_entities = self._no_companies_in_tool_sections(text, doc, model_entities)
+        model_entities = self._complete_place_names(text, doc, model_entities)
+        model_entities = self._header_location(text, doc, model_entities)
         model_entities = self._candidate_location(model_entities)
         model_entities = self._headings_are_not_names(model_entities)
         entities = sorted(rule_entities + model_entities, key=lambda e: (e.start, e.end))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ from model_runtime.entities import LABELS, Entity, Prediction
 from model_runtime.model_io import convert_model_dir, quantize_rows, read_metadata, read_weights
 from model_runtime.predictor import ResumePredictor
 from model_runtime.synth import generate_corpus
-from model_runtime.text import tokenize
+from model_runtime.text import Document, tokenize
 from model_runtime.training import TrainResult
 
 RESUME = (
@@ -230,3 +231,93 @@ def test_only_the_first_location_is_the_candidates() -> None:
         ("LOCATION", "Pune", text.rindex("Pune")),
         ("NAME", "Jane Doe", 0),
     ]
+
+
+def _entities_of(text: str) -> tuple[Document, Callable[..., Entity]]:
+    """The tokenised ``text`` and a maker of model entities over the ``nth`` occurrence of a value."""
+    doc = tokenize(text)
+
+    def ent(label: str, value: str, nth: int = 0) -> Entity:
+        start = -1
+        for _ in range(nth + 1):
+            start = text.index(value, start + 1)
+        return Entity(label, value, start, start + len(value), doc.line_of(start) + 1, 0.8, "model")
+
+    return doc, ent
+
+
+def test_companies_in_tool_sections_are_products() -> None:
+    from model_runtime.predictor import ResumePredictor as P
+
+    text = (
+        "EXPERIENCE\nAnalyst\nNorthwind Traders -  Springfield -\n\n"
+        "SKILLS\nDatabases: Contoso DB 11g, Fabrikam Office\nContoso Ltd -\n"
+    )
+    doc, ent = _entities_of(text)
+    found = P._no_companies_in_tool_sections(
+        text, doc, [ent("COMPANY", "Northwind Traders"), ent("COMPANY", "Contoso"), ent("COMPANY", "Contoso Ltd")]
+    )
+    # The vendor in the skills list goes; employers, and an entry line under the skills header, stay.
+    assert [e.text for e in found] == ["Northwind Traders", "Contoso Ltd"]
+
+
+def test_edges_are_trimmed_and_truncated_titles_completed() -> None:
+    from model_runtime.predictor import ResumePredictor as P
+
+    text = (
+        "Principal Engineer Technical Staff\nLead: Principal Engineer Technical Staff\n\n"
+        "Principal Engineer\n\nworked as Security Analyst in Contoso\n"
+    )
+    doc, ent = _entities_of(text)
+    trimmed = P._trim_edges(text, doc, [ent("DESIGNATION", "as Security Analyst in")])
+    assert [e.text for e in trimmed] == ["Security Analyst"]
+    # "Principal Engineer" on line 2 goes on with the rest of the title found on line 1: it grows;
+    # the same words on a line of their own (another job's title) stay as they are.
+    found = P._complete_truncated_titles(
+        text,
+        doc,
+        [
+            ent("DESIGNATION", "Principal Engineer Technical Staff"),
+            ent("DESIGNATION", "Principal Engineer", 1),
+            ent("DESIGNATION", "Principal Engineer", 2),
+        ],
+    )
+    assert sorted(e.text for e in found) == [
+        "Principal Engineer",
+        "Principal Engineer Technical Staff",
+        "Principal Engineer Technical Staff",
+    ]
+    # Two title spans of one title merge into one.
+    text = "Contoso Dynamics AX Consultant\nContoso Dynamics AX Consultant - Remote\n"
+    doc, ent = _entities_of(text)
+    found = P._complete_truncated_titles(
+        text,
+        doc,
+        [
+            ent("DESIGNATION", "Contoso Dynamics AX Consultant"),
+            ent("DESIGNATION", "Contoso Dynamics", 1),
+            ent("DESIGNATION", "AX Consultant", 1),
+        ],
+    )
+    assert sorted((e.text, e.line) for e in found) == [
+        ("Contoso Dynamics AX Consultant", 1),
+        ("Contoso Dynamics AX Consultant", 2),
+    ]
+
+
+def test_place_names_grow_and_the_header_gives_a_missing_location() -> None:
+    from model_runtime.predictor import ResumePredictor as P
+
+    text = "Jane Example\nSpring Valley, Examplestate - Email me: jane@example.org\nEXPERIENCE\nAnalyst\n"
+    doc, ent = _entities_of(text)
+    grown = P._complete_place_names(text, doc, [ent("LOCATION", "Spring")])
+    assert [e.text for e in grown] == ["Spring Valley"]
+    found = P._header_location(text, doc, [ent("NAME", "Jane Example")])
+    assert [(e.label, e.text) for e in found] == [("NAME", "Jane Example"), ("LOCATION", "Spring Valley")]
+    # The tagger's own location wins; a comma line past the header is not the candidate's.
+    assert P._header_location(text, doc, [ent("LOCATION", "Spring Valley")]) == [ent("LOCATION", "Spring Valley")]
+    headline = "Jane Example\nSenior Manager, Operations\n"
+    assert P._header_location(headline, tokenize(headline), []) == []
+    late = "Jane Example\nAnalyst\n\nSUMMARY\nJava, Python\nSpring Valley, Examplestate\n"
+    late_doc, _ = _entities_of(late)
+    assert P._header_location(late, late_doc, []) == []

@@ -106,3 +106,46 @@ def test_graduation_year_ranges_with_months() -> None:
     text = "EDUCATION\nB.E, Some University\nJune 2005 to May 2009\n"
     found = find_graduation_years(text, line_starts(text), {1})
     assert [text[s:e] for _, s, e in found] == ["2009"]
+
+
+def test_school_leaving_years_count_only_without_a_degree_year() -> None:
+    from model_runtime.rules import find_graduation_years, is_school_entry
+    from model_runtime.text import line_starts
+
+    text = (
+        "EDUCATION\nB.Sc in Physics\n\nLakeview College\n\n2016\n\n"
+        "HSC\n\nState Board\n\n2013\n\nSSC\n\n2011\n\nSKILLS\nExcel\n"
+    )
+    starts = line_starts(text)
+    assert is_school_entry(text, starts, text.count("\n", 0, text.index("2013")))
+    assert not is_school_entry(text, starts, text.count("\n", 0, text.index("2016")))
+    found = find_graduation_years(text, starts, {1})
+    assert [text[s:e] for _, s, e in found] == ["2016"]
+    # A resume whose only education is school keeps its school-leaving year.
+    school_only = "EDUCATION\nHigh School Diploma\nRiverside High School\nJune 2012\n"
+    found = find_graduation_years(school_only, line_starts(school_only), {1})
+    assert [school_only[s:e] for _, s, e in found] == ["2012"]
+
+
+def test_years_of_experience_after_the_word_keeps_months() -> None:
+    text = "Jane Example\nTotal IT experience 5 Years 6 Months\n"
+    assert by_label(text)["YEARS_OF_EXPERIENCE"] == ["5 Years 6 Months"]
+
+
+def test_entity_edges_lose_function_words_and_field_labels() -> None:
+    from model_runtime.rules import trim_entity_span
+
+    def trimmed(value: str) -> str:
+        s, e = trim_entity_span(value, 0, len(value))
+        return value[s:e]
+
+    assert trimmed("Security Analyst in") == "Security Analyst"
+    assert trimmed("as a Test Analyst at") == "Test Analyst"
+    assert trimmed("from Lakeview Institute of Technology,") == "Lakeview Institute of Technology"
+    assert trimmed("Company: Northwind Traders") == "Northwind Traders"
+    assert trimmed("Employer 2: Contoso Ltd") == "Contoso Ltd"
+    # Inner function words stay, and a title before a colon is not a field label.
+    assert trimmed("Bank of Examples") == "Bank of Examples"
+    assert trimmed("Event Coordinator: Spring Fundraiser") == "Event Coordinator: Spring Fundraiser"
+    # Nothing but function words: nothing left.
+    assert trimmed("at the") == ""
