@@ -18,11 +18,12 @@ from .decode import tags_to_spans, transition_mask, viterbi
 from .entities import RULE_LABELS, Entity, Prediction
 from .features import FeatureConfig, FeatureExtractor, header_section
 from .layout import layout_entries, section_of_line
-from .lexicon import HEADLINE_WORDS
+from .lexicon import COLLEGE_WORDS, DEGREE_WORDS, HEADLINE_WORDS
 from .model_io import INPUT_NAME, MODEL_FILE, read_metadata, sha256_file
 from .rules import (
     EDGE_TRIMMED_LABELS,
     TOOL_SECTIONS,
+    education_lines,
     find_graduation_years,
     find_rule_entities,
     section_lines,
@@ -67,6 +68,13 @@ _LAYOUT_EDUCATION = frozenset({"DEGREE", "COLLEGE", "GRADUATION_YEAR"})
 # delimited by commas, dashes, bars or the line's ends.
 PLACE_MAX_WORDS = 3
 _PLACE_SPLIT_RE = re.compile(r",|\s[-–—|]\s|\s[-–—]$|\t|\s{3,}|[|•(]")
+
+# An education entry's institution line: "Name - City, Region" ("Riverside College -  Springfield,
+# Illinois"), the name at most :data:`SEGMENT_MAX_WORDS` words without digits.
+_INSTITUTION_LINE_RE = re.compile(
+    r"^[ \t•*]*(?P<name>[^\W\d][^\d\n|,]*?)\s+[-–—]\s+"
+    r"(?P<place>[A-Z][\w.'’ ]*(?:,\s*[A-Z][\w.'’ ]*){1,2})[ \t]*-?[ \t]*$"
+)
 
 # The contact header: a resume's first lines.
 HEADER_LINES = 6
@@ -622,6 +630,60 @@ class ResumePredictor:
             return [*entities, Entity("LOCATION", text[a:b], a, b, line + 1, LAYOUT_CONFIDENCE, "rule")]
         return entities
 
+    @staticmethod
+    def _institution_lines(text: str, doc: Document, entities: list[Entity]) -> list[Entity]:
+        """In the education section, a "Name - City, Region" line the tagger found nothing on is
+        an entry's institution line: its name is a college (``_INSTITUTION_LINE_RE``; not when
+        it starts with a degree word: "B.Sc - Springfield, Illinois"). Education entries put the
+        institution on such a line, and the tagger misses most schools there (5-fold CV COLLEGE
+        F1 0.683 -> 0.703, micro 0.7760 -> 0.7768)."""
+        lines = education_lines(text, doc.line_starts)
+        if not lines:
+            return entities
+        added: list[Entity] = []
+        for line in sorted(lines):
+            start = doc.line_starts[line]
+            end = _line_end(text, doc.line_starts, line)
+            m = _INSTITUTION_LINE_RE.match(text[start:end])
+            if not m:
+                continue
+            a, b = start + m.start("name"), start + m.end("name")
+            words = text[a:b].split()
+            if len(words) > SEGMENT_MAX_WORDS or words[0].lower().strip(".,") in DEGREE_WORDS:
+                continue
+            if any(e.start < end and e.end > start and e.label != "LOCATION" for e in entities):
+                continue
+            if any(e.start < b and e.end > a for e in entities):
+                continue
+            added.append(Entity("COLLEGE", text[a:b], a, b, line + 1, LAYOUT_CONFIDENCE, "model"))
+        return entities + added
+
+    @staticmethod
+    def _college_without_place(text: str, doc: Document, entities: list[Entity]) -> list[Entity]:
+        """A college ending in its town ("Riverside College, Springfield", "Hill High School,
+        Lakeview") is the name before the comma: the tail is at most two words, none of them
+        an institution word, after a name that has one. A university keeps its tail: "State
+        University, Northridge" and "University of X, Y" name a campus (5-fold CV COLLEGE F1
+        0.703 -> 0.713, micro 0.7768 -> 0.7776)."""
+        out: list[Entity] = []
+        for e in entities:
+            if e.label == "COLLEGE" and "," in e.text:
+                head, _, tail = e.text.rpartition(",")
+                head_words = {w.strip(".()").lower() for w in head.split()}
+                tail_words = tail.split()
+                if (
+                    1 <= len(tail_words) <= 2
+                    and all(w[:1].isupper() for w in tail_words)
+                    and not any(w.strip(".()").lower() in COLLEGE_WORDS for w in tail_words)
+                    and head_words & COLLEGE_WORDS
+                    and not head.lower().lstrip().startswith("university of")
+                    and head.split()[-1].strip(".()").lower() != "university"
+                ):
+                    b = e.start + len(head.rstrip())
+                    e = Entity(e.label, text[e.start : b], e.start, b, e.line, e.confidence, e.source)
+            out.append(e)
+        return out
+
     def predict(self, text: str) -> Prediction:
         return self._predict_doc(text, tokenize(text), None)
 
@@ -650,6 +712,8 @@ class ResumePredictor:
         model_entities = self._trim_edges(text, doc, model_entities)
         model_entities = self._complete_truncated_titles(text, doc, model_entities)
         model_entities = self._no_companies_in_tool_sections(text, doc, model_entities)
+        model_entities = self._institution_lines(text, doc, model_entities)
+        model_entities = self._college_without_place(text, doc, model_entities)
         model_entities = self._complete_place_names(text, doc, model_entities)
         model_entities = self._header_location(text, doc, model_entities)
         model_entities = self._candidate_location(model_entities)

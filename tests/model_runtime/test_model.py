@@ -321,3 +321,50 @@ def test_place_names_grow_and_the_header_gives_a_missing_location() -> None:
     late = "Jane Example\nAnalyst\n\nSUMMARY\nJava, Python\nSpring Valley, Examplestate\n"
     late_doc, _ = _entities_of(late)
     assert P._header_location(late, late_doc, []) == []
+
+
+def test_institution_lines_in_education_are_colleges() -> None:
+    from model_runtime.predictor import ResumePredictor as P
+
+    text = (
+        "EXPERIENCE\nNorthwind Traders -  Springfield, Illinois -\n\n"
+        "EDUCATION\nB.Sc in Physics\n\nLakeview Public School -  Riverside, Oregon\n\n2010\n"
+        "Hill Valley College -  Springfield, Illinois\n"
+        "B.Sc -  Springfield, Illinois\n"
+        "Spring 2014 - Fall 2016\n"
+    )
+    doc, ent = _entities_of(text)
+    found = P._institution_lines(text, doc, [ent("DEGREE", "B.Sc in Physics"), ent("COLLEGE", "Hill Valley College")])
+    added = [(e.label, e.text) for e in found[2:]]
+    # The untagged "Name - City, Region" line of the education section becomes a college; not a
+    # line the tagger already has, a degree line, a date range or an employer line elsewhere.
+    assert added == [("COLLEGE", "Lakeview Public School")]
+
+
+def test_colleges_lose_a_trailing_town() -> None:
+    from model_runtime.predictor import ResumePredictor as P
+
+    text = (
+        "Riverside College of Engineering, Lakeview\n"
+        "Hill Valley High School,Springfield\n"
+        "Contoso State University, Northridge\n"
+        "University of Fabrikam, Eastside\n"
+        "Riverside College, Fabrikam University\n"
+        "Lakeview Institute of Technology, Spring Valley Road Campus\n"
+    )
+    doc = tokenize(text)
+    entities = [
+        Entity("COLLEGE", line, text.index(line), text.index(line) + len(line), n + 1, 0.8, "model")
+        for n, line in enumerate(text.splitlines())
+    ]
+    found = P._college_without_place(text, doc, entities)
+    assert [e.text for e in found] == [
+        "Riverside College of Engineering",
+        "Hill Valley High School",
+        # Campuses of universities, an affiliating university and long tails stay.
+        "Contoso State University, Northridge",
+        "University of Fabrikam, Eastside",
+        "Riverside College, Fabrikam University",
+        "Lakeview Institute of Technology, Spring Valley Road Campus",
+    ]
+    assert all(text[e.start : e.end] == e.text for e in found)
