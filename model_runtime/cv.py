@@ -84,11 +84,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--epochs", type=int)
+    parser.add_argument("--order-seed", type=int, help="shuffle training documents differently (folds unchanged)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     config = TrainConfig()
     if args.epochs:
         config = replace(config, epochs=args.epochs)
+    if args.order_seed is not None:
+        config = replace(config, order_seed=args.order_seed)
     out = cross_validate(args.data_dir, folds=args.folds, seed=args.seed, config=config)
     if args.json:
         print(json.dumps(out, indent=1))

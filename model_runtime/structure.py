@@ -38,14 +38,14 @@ def _clean(entity: Entity) -> str:
     return " ".join(entity.text.split())
 
 
-# Resume-builder layout entries (source "rule", see ``ResumePredictor._entry_fields``): lines
+# Resume-builder layout entries (source "rule", see ``entity_passes.entry_fields``): lines
 # apart at most, for two fields to be one entry.
 LAYOUT_ENTRY_MAX_LINES = 15
 
 
 def _layout_groups(ordered: Sequence[Entity], labels: tuple[str, str]) -> list[dict[str, Entity]]:
     """Entries of the resume-builder layout (entities of ``labels`` with source "rule", see
-    ``ResumePredictor._entry_fields``), in text order.
+    ``entity_passes.entry_fields``), in text order.
 
     Nearest-line pairing fails there: one field per line with blank lines between, a field sits
     as close to the next entry's as to its own (company, location, title, dates puts the title

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+from model_runtime import entity_passes
 from model_runtime.layout import find_entry_fields
 from model_runtime.predictor import ResumePredictor
 from model_runtime.text import tokenize
@@ -109,7 +110,9 @@ def test_headlines_and_headers_tagged_as_names_are_not_names() -> None:
     def name(text: str, start: int = 0) -> Entity:
         return Entity("NAME", text, start, start + len(text), 1, 0.9, "model")
 
-    found = ResumePredictor._headings_are_not_names(
+    found = entity_passes.headings_are_not_names(
+        "",
+        tokenize(""),
         [
             name("EXECUTIVE CHEF"),  # the template's headline: a title
             name("Director of Business Development", 20),
@@ -118,7 +121,7 @@ def test_headlines_and_headers_tagged_as_names_are_not_names() -> None:
             name("Jordan Baker", 100),  # occupational surnames are not title words
             Entity("DESIGNATION", "Sous Chef", 120, 129, 5, 0.8, "model"),
             name("Sous Chef", 120),  # already a title: not added twice
-        ]
+        ],
     )
     assert [(e.label, e.text) for e in found] == [
         ("DESIGNATION", "EXECUTIVE CHEF"),

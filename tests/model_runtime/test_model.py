@@ -170,7 +170,7 @@ def test_models_saved_before_int8_and_layout_features_still_load(tiny_result: Tr
 
 
 def test_skill_lists_are_completed_and_spans_grow_to_segments() -> None:
-    from model_runtime.predictor import ResumePredictor as P
+    from model_runtime import entity_passes as P
 
     text = (
         "SKILLS\nJava (5 years), Kafka (Less\nthan 1 year), Zuul, Python\n"
@@ -183,19 +183,19 @@ def test_skill_lists_are_completed_and_spans_grow_to_segments() -> None:
         return Entity(label, value, start, start + len(value), doc.line_of(start) + 1, 0.8, "model")
 
     # Each line the tagger found a skill on is completed (the wrapped duration stays out of it).
-    found = P._complete_skill_lists(text, doc, [ent("SKILL", "Java")])
+    found = P.complete_skill_lists(text, doc, [ent("SKILL", "Java")])
     assert sorted(e.text for e in found) == ["Java", "Kafka"]
-    found = P._complete_skill_lists(text, doc, [ent("SKILL", "Java"), ent("SKILL", "Python")])
+    found = P.complete_skill_lists(text, doc, [ent("SKILL", "Java"), ent("SKILL", "Python")])
     assert sorted(e.text for e in found) == ["Java", "Kafka", "Python", "Zuul"]
-    grown = P._expand_to_segments(text, doc, [ent("COLLEGE", "Gandhi Institute of Technology")])
+    grown = P.expand_to_segments(text, doc, [ent("COLLEGE", "Gandhi Institute of Technology")])
     assert [e.text for e in grown] == ["Rajiv Gandhi Institute of Technology"]
     # A span covering too little of its segment stays as predicted.
-    kept = P._expand_to_segments(text, doc, [ent("COLLEGE", "Technology")])
+    kept = P.expand_to_segments(text, doc, [ent("COLLEGE", "Technology")])
     assert [e.text for e in kept] == ["Technology"]
 
 
 def test_skill_fragments_grow_to_their_list_item() -> None:
-    from model_runtime.predictor import ResumePredictor as P
+    from model_runtime import entity_passes as P
 
     text = "SKILLS\nTools: Microsoft Visual Studio, Eclipse, Oracle 10g\nJava Developer at Acme\n"
     doc = tokenize(text)
@@ -205,15 +205,15 @@ def test_skill_fragments_grow_to_their_list_item() -> None:
         return Entity(label, value, start, start + len(value), doc.line_of(start) + 1, 0.8, "model")
 
     # "Microsoft" of "Microsoft Visual Studio" and "Oracle" + "10g" become the whole items.
-    found = P._complete_skill_lists(text, doc, [ent("SKILL", "Microsoft"), ent("SKILL", "Oracle"), ent("SKILL", "10g")])
+    found = P.complete_skill_lists(text, doc, [ent("SKILL", "Microsoft"), ent("SKILL", "Oracle"), ent("SKILL", "10g")])
     assert sorted(e.text for e in found) == ["Eclipse", "Microsoft Visual Studio", "Oracle 10g"]
     # An item holding another label's entity is left alone.
-    found = P._complete_skill_lists(text, doc, [ent("SKILL", "Java"), ent("DESIGNATION", "Developer")])
+    found = P.complete_skill_lists(text, doc, [ent("SKILL", "Java"), ent("DESIGNATION", "Developer")])
     assert sorted((e.label, e.text) for e in found) == [("DESIGNATION", "Developer"), ("SKILL", "Java")]
 
 
 def test_only_the_first_location_is_the_candidates() -> None:
-    from model_runtime.predictor import ResumePredictor as P
+    from model_runtime import entity_passes as P
 
     text = "Jane Doe\nPune, Maharashtra\nEngineer at Acme - Mumbai\nLead at Beta - Pune\n"
     doc = tokenize(text)
@@ -225,7 +225,7 @@ def test_only_the_first_location_is_the_candidates() -> None:
         return Entity(label, value, start, start + len(value), doc.line_of(start) + 1, 0.8, "model")
 
     entities = [ent("LOCATION", "Pune"), ent("LOCATION", "Mumbai"), ent("LOCATION", "Pune", 1), ent("NAME", "Jane Doe")]
-    kept = P._candidate_location(entities)
+    kept = P.candidate_location(text, doc, entities)
     assert [(e.label, e.text, e.start) for e in kept] == [
         ("LOCATION", "Pune", text.index("Pune")),
         ("LOCATION", "Pune", text.rindex("Pune")),
@@ -247,14 +247,14 @@ def _entities_of(text: str) -> tuple[Document, Callable[..., Entity]]:
 
 
 def test_companies_in_tool_sections_are_products() -> None:
-    from model_runtime.predictor import ResumePredictor as P
+    from model_runtime import entity_passes as P
 
     text = (
         "EXPERIENCE\nAnalyst\nNorthwind Traders -  Springfield -\n\n"
         "SKILLS\nDatabases: Contoso DB 11g, Fabrikam Office\nContoso Ltd -\n"
     )
     doc, ent = _entities_of(text)
-    found = P._no_companies_in_tool_sections(
+    found = P.no_companies_in_tool_sections(
         text, doc, [ent("COMPANY", "Northwind Traders"), ent("COMPANY", "Contoso"), ent("COMPANY", "Contoso Ltd")]
     )
     # The vendor in the skills list goes; employers, and an entry line under the skills header, stay.
@@ -262,18 +262,18 @@ def test_companies_in_tool_sections_are_products() -> None:
 
 
 def test_edges_are_trimmed_and_truncated_titles_completed() -> None:
-    from model_runtime.predictor import ResumePredictor as P
+    from model_runtime import entity_passes as P
 
     text = (
         "Principal Engineer Technical Staff\nLead: Principal Engineer Technical Staff\n\n"
         "Principal Engineer\n\nworked as Security Analyst in Contoso\n"
     )
     doc, ent = _entities_of(text)
-    trimmed = P._trim_edges(text, doc, [ent("DESIGNATION", "as Security Analyst in")])
+    trimmed = P.trim_edges(text, doc, [ent("DESIGNATION", "as Security Analyst in")])
     assert [e.text for e in trimmed] == ["Security Analyst"]
     # "Principal Engineer" on line 2 goes on with the rest of the title found on line 1: it grows;
     # the same words on a line of their own (another job's title) stay as they are.
-    found = P._complete_truncated_titles(
+    found = P.complete_truncated_titles(
         text,
         doc,
         [
@@ -290,7 +290,7 @@ def test_edges_are_trimmed_and_truncated_titles_completed() -> None:
     # Two title spans of one title merge into one.
     text = "Contoso Dynamics AX Consultant\nContoso Dynamics AX Consultant - Remote\n"
     doc, ent = _entities_of(text)
-    found = P._complete_truncated_titles(
+    found = P.complete_truncated_titles(
         text,
         doc,
         [
@@ -306,25 +306,25 @@ def test_edges_are_trimmed_and_truncated_titles_completed() -> None:
 
 
 def test_place_names_grow_and_the_header_gives_a_missing_location() -> None:
-    from model_runtime.predictor import ResumePredictor as P
+    from model_runtime import entity_passes as P
 
     text = "Jane Example\nSpring Valley, Examplestate - Email me: jane@example.org\nEXPERIENCE\nAnalyst\n"
     doc, ent = _entities_of(text)
-    grown = P._complete_place_names(text, doc, [ent("LOCATION", "Spring")])
+    grown = P.complete_place_names(text, doc, [ent("LOCATION", "Spring")])
     assert [e.text for e in grown] == ["Spring Valley"]
-    found = P._header_location(text, doc, [ent("NAME", "Jane Example")])
+    found = P.header_location(text, doc, [ent("NAME", "Jane Example")])
     assert [(e.label, e.text) for e in found] == [("NAME", "Jane Example"), ("LOCATION", "Spring Valley")]
     # The tagger's own location wins; a comma line past the header is not the candidate's.
-    assert P._header_location(text, doc, [ent("LOCATION", "Spring Valley")]) == [ent("LOCATION", "Spring Valley")]
+    assert P.header_location(text, doc, [ent("LOCATION", "Spring Valley")]) == [ent("LOCATION", "Spring Valley")]
     headline = "Jane Example\nSenior Manager, Operations\n"
-    assert P._header_location(headline, tokenize(headline), []) == []
+    assert P.header_location(headline, tokenize(headline), []) == []
     late = "Jane Example\nAnalyst\n\nSUMMARY\nJava, Python\nSpring Valley, Examplestate\n"
     late_doc, _ = _entities_of(late)
-    assert P._header_location(late, late_doc, []) == []
+    assert P.header_location(late, late_doc, []) == []
 
 
 def test_institution_lines_in_education_are_colleges() -> None:
-    from model_runtime.predictor import ResumePredictor as P
+    from model_runtime import entity_passes as P
 
     text = (
         "EXPERIENCE\nNorthwind Traders -  Springfield, Illinois -\n\n"
@@ -334,7 +334,7 @@ def test_institution_lines_in_education_are_colleges() -> None:
         "Spring 2014 - Fall 2016\n"
     )
     doc, ent = _entities_of(text)
-    found = P._institution_lines(text, doc, [ent("DEGREE", "B.Sc in Physics"), ent("COLLEGE", "Hill Valley College")])
+    found = P.institution_lines(text, doc, [ent("DEGREE", "B.Sc in Physics"), ent("COLLEGE", "Hill Valley College")])
     added = [(e.label, e.text) for e in found[2:]]
     # The untagged "Name - City, Region" line of the education section becomes a college; not a
     # line the tagger already has, a degree line, a date range or an employer line elsewhere.
@@ -342,7 +342,7 @@ def test_institution_lines_in_education_are_colleges() -> None:
 
 
 def test_colleges_lose_a_trailing_town() -> None:
-    from model_runtime.predictor import ResumePredictor as P
+    from model_runtime import entity_passes as P
 
     text = (
         "Riverside College of Engineering, Lakeview\n"
@@ -357,7 +357,7 @@ def test_colleges_lose_a_trailing_town() -> None:
         Entity("COLLEGE", line, text.index(line), text.index(line) + len(line), n + 1, 0.8, "model")
         for n, line in enumerate(text.splitlines())
     ]
-    found = P._college_without_place(text, doc, entities)
+    found = P.college_without_place(text, doc, entities)
     assert [e.text for e in found] == [
         "Riverside College of Engineering",
         "Hill Valley High School",

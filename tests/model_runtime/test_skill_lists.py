@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from model_runtime import entity_passes as P
 from model_runtime.entities import Entity
-from model_runtime.predictor import ResumePredictor as P
 from model_runtime.text import Document, tokenize
 
 
@@ -29,7 +29,7 @@ def _skills(found: list[Entity]) -> list[str]:
 def test_a_skill_list_wrapped_over_lines_is_completed_on_every_line() -> None:
     text = "SKILLS\nJava, Kotlin, Gradle,\nQuarkus, Helm\nLed a team of four\n"
     doc, ent = _entities_of(text)
-    found = P._complete_skill_lists(text, doc, [ent("SKILL", "Java"), ent("SKILL", "Kotlin")])
+    found = P.complete_skill_lists(text, doc, [ent("SKILL", "Java"), ent("SKILL", "Kotlin")])
     assert _skills(found) == ["Gradle", "Helm", "Java", "Kotlin", "Quarkus"]
 
 
@@ -37,14 +37,14 @@ def test_a_wrapped_list_runs_on_only_forwards_and_not_into_a_new_bullet() -> Non
     # The line before the list, and a bullet after a trailing comma, are not its continuation.
     text = "SKILLS\nPlanning, budgeting,\nJava, Kotlin, Gradle,\n• Mentored interns, ran demos\n"
     doc, ent = _entities_of(text)
-    found = P._complete_skill_lists(text, doc, [ent("SKILL", "Java"), ent("SKILL", "Kotlin")])
+    found = P.complete_skill_lists(text, doc, [ent("SKILL", "Java"), ent("SKILL", "Kotlin")])
     assert _skills(found) == ["Gradle", "Java", "Kotlin"]
 
 
 def test_a_list_without_a_trailing_comma_ends_at_its_line() -> None:
     text = "SKILLS\nJava, Kotlin, Gradle\nQuarkus, Helm\n"
     doc, ent = _entities_of(text)
-    found = P._complete_skill_lists(text, doc, [ent("SKILL", "Java"), ent("SKILL", "Kotlin")])
+    found = P.complete_skill_lists(text, doc, [ent("SKILL", "Java"), ent("SKILL", "Kotlin")])
     assert _skills(found) == ["Gradle", "Java", "Kotlin"]
 
 
@@ -58,7 +58,7 @@ def test_every_row_of_a_category_table_lists_skills() -> None:
     )
     doc, ent = _entities_of(text)
     # Rows 1, 2 and 4 have predicted skills; row 3 has one of five items (below the line share).
-    found = P._complete_skill_lists(
+    found = P.complete_skill_lists(
         text, doc, [ent("SKILL", "Zig"), ent("SKILL", "Cassandra"), ent("SKILL", "Gatling"), ent("SKILL", "Bazel")]
     )
     assert _skills(found) == [
@@ -79,7 +79,7 @@ def test_a_category_table_needs_skills_on_enough_rows() -> None:
     text = "TECHNICAL SKILLS\nLanguages: Zig, Elm\nDatabases: Rethink, Cassandra\nBuild Tools: Bazel\nMethods: Kanban\n"
     doc, ent = _entities_of(text)
     # Two of four rows: too few rows to call the block a table; the lines alone are completed.
-    found = P._complete_skill_lists(text, doc, [ent("SKILL", "Zig"), ent("SKILL", "Bazel")])
+    found = P.complete_skill_lists(text, doc, [ent("SKILL", "Zig"), ent("SKILL", "Bazel")])
     assert _skills(found) == ["Bazel", "Elm", "Zig"]
 
 
@@ -89,7 +89,7 @@ def test_every_row_of_a_bulleted_one_skill_table_is_a_skill() -> None:
         "• Worked closely with the whole product team\n"
     )
     doc, ent = _entities_of(text)
-    found = P._complete_skill_lists(
+    found = P.complete_skill_lists(
         text, doc, [ent("SKILL", "Manual testing"), ent("SKILL", "Load testing"), ent("SKILL", "Defect triage")]
     )
     # The long sentence row is no table row.
@@ -98,8 +98,8 @@ def test_every_row_of_a_bulleted_one_skill_table_is_a_skill() -> None:
 
 def test_a_list_end_marker_is_no_part_of_the_skill() -> None:
     text = "Web: HTML, CSS, TypeScript etc.\n"
-    _doc, ent = _entities_of(text)
-    tidy = P._tidy_skill_items(text, [ent("SKILL", "TypeScript etc."), ent("SKILL", "CSS"), ent("NAME", "Web")])
+    doc, ent = _entities_of(text)
+    tidy = P.tidy_skill_items(text, doc, [ent("SKILL", "TypeScript etc."), ent("SKILL", "CSS"), ent("NAME", "Web")])
     assert [(e.label, e.text, text[e.start : e.end]) for e in tidy] == [
         ("SKILL", "TypeScript", "TypeScript"),
         ("SKILL", "CSS", "CSS"),
