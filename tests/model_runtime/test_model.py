@@ -368,3 +368,59 @@ def test_colleges_lose_a_trailing_town() -> None:
         "Lakeview Institute of Technology, Spring Valley Road Campus",
     ]
     assert all(text[e.start : e.end] == e.text for e in found)
+
+
+def test_the_line_under_the_name_is_the_headline_title() -> None:
+    from model_runtime import entity_passes as P
+
+    def headline(text: str, *taken: tuple[str, str]) -> list[tuple[str, str]]:
+        doc, ent = _entities_of(text)
+        entities = [ent("NAME", "Dana Whitfield"), *(ent(label, value) for label, value in taken)]
+        return [(e.label, e.text) for e in P.headline_title(text, doc, entities)[len(entities) :]]
+
+    assert headline("Dana Whitfield\nHead of Field Services and Stores\nLakeview, Oregon\n") == [
+        ("DESIGNATION", "Head of Field Services and Stores")
+    ]
+    # The title before ":" or " with ": the rest of the line is about the candidate.
+    assert headline("Dana Whitfield\n\nDance Instructor :Diploma in Performing Arts\n") == [
+        ("DESIGNATION", "Dance Instructor")
+    ]
+    assert headline("Dana Whitfield\nProcess engineer with 5+ years of experience in plastics\n") == [
+        ("DESIGNATION", "Process engineer")
+    ]
+    # No occupation word, a line the tagger already has, a sentence or a section header: nothing.
+    assert headline("Dana Whitfield\nLakeview Gardens\n") == []
+    assert headline("Dana Whitfield\nSenior Analyst - Contoso\n", ("DESIGNATION", "Senior Analyst")) == []
+    assert headline("Dana Whitfield\nWorked as an analyst.\n") == []
+    assert headline("Dana Whitfield\nWork Experience\n") == []
+
+
+def test_title_lists_are_split_and_dash_tails_dropped() -> None:
+    from model_runtime import entity_passes as P
+
+    text = (
+        "Network Engineer ,Storage Engineer\n"
+        "Tutor, Lab Instructor, & Course Coordinator\n"
+        "Test Engineer - Payments & Billing\n"
+        "Coordinator III, Events\n"
+        "Support Analyst - Field Engineer\n"
+    )
+    doc = tokenize(text)
+    entities = [
+        Entity("DESIGNATION", line, text.index(line), text.index(line) + len(line), n + 1, 0.8, "model")
+        for n, line in enumerate(text.splitlines())
+    ]
+    found = P.split_title_lists(text, doc, entities)
+    assert [e.text for e in found] == [
+        "Network Engineer",
+        "Storage Engineer",
+        "Tutor",
+        "Lab Instructor",
+        "Course Coordinator",
+        "Test Engineer",
+        # A comma part without an occupation word, and a dash part with one, stay.
+        "Coordinator III, Events",
+        "Support Analyst - Field Engineer",
+    ]
+    assert all(text[e.start : e.end] == e.text for e in found)
+    assert [e.line for e in found[:5]] == [1, 1, 2, 2, 2]
