@@ -50,6 +50,8 @@ class TrainConfig:
     # resume-corpus (partially annotated, different label conventions) did not improve DataTurks
     # F1 and doubles training time, so it is opt-in.
     epochs: int = 15
+    # 2**20 buckets measured no better (CV micro .770 / .765 vs .780 / .767 over two training
+    # orders): collisions cost nothing measurable at this data size, and the model stays 6 MB.
     n_buckets: int = 1 << 18
     test_fraction: float = 0.2
     use_resume_corpus: bool = False
