@@ -1,0 +1,318 @@
+"""The document-level passes over the tagger's entities (model_runtime/entity_passes.py), on
+invented resume text."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from model_runtime import entity_passes as P
+from model_runtime.entities import Entity
+from model_runtime.text import Document, tokenize
+
+
+def _entities_of(text: str) -> tuple[Document, Callable[..., Entity]]:
+    """The tokenised ``text`` and a maker of model entities over the ``nth`` occurrence of a value."""
+    doc = tokenize(text)
+
+    def ent(label: str, value: str, nth: int = 0) -> Entity:
+        start = -1
+        for _ in range(nth + 1):
+            start = text.index(value, start + 1)
+        return Entity(label, value, start, start + len(value), doc.line_of(start) + 1, 0.8, "model")
+
+    return doc, ent
+
+
+def test_skill_lists_are_completed_and_spans_grow_to_segments() -> None:
+    text = (
+        "SKILLS\nJava (5 years), Kafka (Less\nthan 1 year), Zuul, Python\n"
+        "Rajiv Gandhi Institute of Technology -  Pune\n"
+    )
+    doc, ent = _entities_of(text)
+
+    # Each line the tagger found a skill on is completed (the wrapped duration stays out of it).
+    found = P.complete_skill_lists(text, doc, [ent("SKILL", "Java")])
+    assert sorted(e.text for e in found) == ["Java", "Kafka"]
+    found = P.complete_skill_lists(text, doc, [ent("SKILL", "Java"), ent("SKILL", "Python")])
+    assert sorted(e.text for e in found) == ["Java", "Kafka", "Python", "Zuul"]
+    grown = P.expand_to_segments(text, doc, [ent("COLLEGE", "Gandhi Institute of Technology")])
+    assert [e.text for e in grown] == ["Rajiv Gandhi Institute of Technology"]
+    # A span covering too little of its segment stays as predicted.
+    kept = P.expand_to_segments(text, doc, [ent("COLLEGE", "Technology")])
+    assert [e.text for e in kept] == ["Technology"]
+
+
+def test_skill_fragments_grow_to_their_list_item() -> None:
+    text = "SKILLS\nTools: Microsoft Visual Studio, Eclipse, Oracle 10g\nJava Developer at Acme\n"
+    doc, ent = _entities_of(text)
+
+    # "Microsoft" of "Microsoft Visual Studio" and "Oracle" + "10g" become the whole items.
+    found = P.complete_skill_lists(text, doc, [ent("SKILL", "Microsoft"), ent("SKILL", "Oracle"), ent("SKILL", "10g")])
+    assert sorted(e.text for e in found) == ["Eclipse", "Microsoft Visual Studio", "Oracle 10g"]
+    # An item holding another label's entity is left alone.
+    found = P.complete_skill_lists(text, doc, [ent("SKILL", "Java"), ent("DESIGNATION", "Developer")])
+    assert sorted((e.label, e.text) for e in found) == [("DESIGNATION", "Developer"), ("SKILL", "Java")]
+
+
+def test_only_the_first_location_is_the_candidates() -> None:
+    text = "Jane Doe\nPune, Maharashtra\nEngineer at Acme - Mumbai\nLead at Beta - Pune\n"
+    doc, ent = _entities_of(text)
+
+    entities = [ent("LOCATION", "Pune"), ent("LOCATION", "Mumbai"), ent("LOCATION", "Pune", 1), ent("NAME", "Jane Doe")]
+    kept = P.candidate_location(text, doc, entities)
+    assert [(e.label, e.text, e.start) for e in kept] == [
+        ("LOCATION", "Pune", text.index("Pune")),
+        ("LOCATION", "Pune", text.rindex("Pune")),
+        ("NAME", "Jane Doe", 0),
+    ]
+
+
+def test_companies_in_tool_sections_are_products() -> None:
+    text = (
+        "EXPERIENCE\nAnalyst\nNorthwind Traders -  Springfield -\n\n"
+        "SKILLS\nDatabases: Contoso DB 11g, Fabrikam Office\nContoso Ltd -\n"
+    )
+    doc, ent = _entities_of(text)
+    found = P.no_companies_in_tool_sections(
+        text, doc, [ent("COMPANY", "Northwind Traders"), ent("COMPANY", "Contoso"), ent("COMPANY", "Contoso Ltd")]
+    )
+    # The vendor in the skills list goes; employers, and an entry line under the skills header, stay.
+    assert [e.text for e in found] == ["Northwind Traders", "Contoso Ltd"]
+
+
+def test_edges_are_trimmed_and_truncated_titles_completed() -> None:
+    text = (
+        "Principal Engineer Technical Staff\nLead: Principal Engineer Technical Staff\n\n"
+        "Principal Engineer\n\nworked as Security Analyst in Contoso\n"
+    )
+    doc, ent = _entities_of(text)
+    trimmed = P.trim_edges(text, doc, [ent("DESIGNATION", "as Security Analyst in")])
+    assert [e.text for e in trimmed] == ["Security Analyst"]
+    # "Principal Engineer" on line 2 goes on with the rest of the title found on line 1: it grows;
+    # the same words on a line of their own (another job's title) stay as they are.
+    found = P.complete_truncated_titles(
+        text,
+        doc,
+        [
+            ent("DESIGNATION", "Principal Engineer Technical Staff"),
+            ent("DESIGNATION", "Principal Engineer", 1),
+            ent("DESIGNATION", "Principal Engineer", 2),
+        ],
+    )
+    assert sorted(e.text for e in found) == [
+        "Principal Engineer",
+        "Principal Engineer Technical Staff",
+        "Principal Engineer Technical Staff",
+    ]
+    # Two title spans of one title merge into one.
+    text = "Contoso Dynamics AX Consultant\nContoso Dynamics AX Consultant - Remote\n"
+    doc, ent = _entities_of(text)
+    found = P.complete_truncated_titles(
+        text,
+        doc,
+        [
+            ent("DESIGNATION", "Contoso Dynamics AX Consultant"),
+            ent("DESIGNATION", "Contoso Dynamics", 1),
+            ent("DESIGNATION", "AX Consultant", 1),
+        ],
+    )
+    assert sorted((e.text, e.line) for e in found) == [
+        ("Contoso Dynamics AX Consultant", 1),
+        ("Contoso Dynamics AX Consultant", 2),
+    ]
+
+
+def test_place_names_grow_and_the_header_gives_a_missing_location() -> None:
+    text = "Jane Example\nSpring Valley, Examplestate - Email me: jane@example.org\nEXPERIENCE\nAnalyst\n"
+    doc, ent = _entities_of(text)
+    grown = P.complete_place_names(text, doc, [ent("LOCATION", "Spring")])
+    assert [e.text for e in grown] == ["Spring Valley"]
+    found = P.header_location(text, doc, [ent("NAME", "Jane Example")])
+    assert [(e.label, e.text) for e in found] == [("NAME", "Jane Example"), ("LOCATION", "Spring Valley")]
+    # The tagger's own location wins; a comma line past the header is not the candidate's.
+    assert P.header_location(text, doc, [ent("LOCATION", "Spring Valley")]) == [ent("LOCATION", "Spring Valley")]
+    headline = "Jane Example\nSenior Manager, Operations\n"
+    assert P.header_location(headline, tokenize(headline), []) == []
+    late = "Jane Example\nAnalyst\n\nSUMMARY\nJava, Python\nSpring Valley, Examplestate\n"
+    late_doc, _ = _entities_of(late)
+    assert P.header_location(late, late_doc, []) == []
+
+
+def test_institution_lines_in_education_are_colleges() -> None:
+    text = (
+        "EXPERIENCE\nNorthwind Traders -  Springfield, Illinois -\n\n"
+        "EDUCATION\nB.Sc in Physics\n\nLakeview Public School -  Riverside, Oregon\n\n2010\n"
+        "Hill Valley College -  Springfield, Illinois\n"
+        "B.Sc -  Springfield, Illinois\n"
+        "Spring 2014 - Fall 2016\n"
+    )
+    doc, ent = _entities_of(text)
+    found = P.institution_lines(text, doc, [ent("DEGREE", "B.Sc in Physics"), ent("COLLEGE", "Hill Valley College")])
+    added = [(e.label, e.text) for e in found[2:]]
+    # The untagged "Name - City, Region" line of the education section becomes a college; not a
+    # line the tagger already has, a degree line, a date range or an employer line elsewhere.
+    assert added == [("COLLEGE", "Lakeview Public School")]
+
+
+def test_colleges_lose_a_trailing_town() -> None:
+    text = (
+        "Riverside College of Engineering, Lakeview\n"
+        "Hill Valley High School,Springfield\n"
+        "Contoso State University, Northridge\n"
+        "University of Fabrikam, Eastside\n"
+        "Riverside College, Fabrikam University\n"
+        "Lakeview Institute of Technology, Spring Valley Road Campus\n"
+    )
+    doc = tokenize(text)
+    entities = [
+        Entity("COLLEGE", line, text.index(line), text.index(line) + len(line), n + 1, 0.8, "model")
+        for n, line in enumerate(text.splitlines())
+    ]
+    found = P.college_without_place(text, doc, entities)
+    assert [e.text for e in found] == [
+        "Riverside College of Engineering",
+        "Hill Valley High School",
+        # Campuses of universities, an affiliating university and long tails stay.
+        "Contoso State University, Northridge",
+        "University of Fabrikam, Eastside",
+        "Riverside College, Fabrikam University",
+        "Lakeview Institute of Technology, Spring Valley Road Campus",
+    ]
+    assert all(text[e.start : e.end] == e.text for e in found)
+
+
+def test_the_line_under_the_name_is_the_headline_title() -> None:
+    def headline(text: str, *taken: tuple[str, str]) -> list[tuple[str, str]]:
+        doc, ent = _entities_of(text)
+        entities = [ent("NAME", "Dana Whitfield"), *(ent(label, value) for label, value in taken)]
+        return [(e.label, e.text) for e in P.headline_title(text, doc, entities)[len(entities) :]]
+
+    assert headline("Dana Whitfield\nHead of Field Services and Stores\nLakeview, Oregon\n") == [
+        ("DESIGNATION", "Head of Field Services and Stores")
+    ]
+    # The title before ":" or " with ": the rest of the line is about the candidate.
+    assert headline("Dana Whitfield\n\nDance Instructor :Diploma in Performing Arts\n") == [
+        ("DESIGNATION", "Dance Instructor")
+    ]
+    assert headline("Dana Whitfield\nProcess engineer with 5+ years of experience in plastics\n") == [
+        ("DESIGNATION", "Process engineer")
+    ]
+    # No occupation word, a line the tagger already has, a sentence or a section header: nothing.
+    assert headline("Dana Whitfield\nLakeview Gardens\n") == []
+    assert headline("Dana Whitfield\nSenior Analyst - Contoso\n", ("DESIGNATION", "Senior Analyst")) == []
+    assert headline("Dana Whitfield\nWorked as an analyst.\n") == []
+    assert headline("Dana Whitfield\nWork Experience\n") == []
+
+
+def test_title_lists_are_split_and_dash_tails_dropped() -> None:
+    text = (
+        "Network Engineer ,Storage Engineer\n"
+        "Tutor, Lab Instructor, & Course Coordinator\n"
+        "Test Engineer - Payments & Billing\n"
+        "Coordinator III, Events\n"
+        "Support Analyst - Field Engineer\n"
+    )
+    doc = tokenize(text)
+    entities = [
+        Entity("DESIGNATION", line, text.index(line), text.index(line) + len(line), n + 1, 0.8, "model")
+        for n, line in enumerate(text.splitlines())
+    ]
+    found = P.split_title_lists(text, doc, entities)
+    assert [e.text for e in found] == [
+        "Network Engineer",
+        "Storage Engineer",
+        "Tutor",
+        "Lab Instructor",
+        "Course Coordinator",
+        "Test Engineer",
+        # A comma part without an occupation word, and a dash part with one, stay.
+        "Coordinator III, Events",
+        "Support Analyst - Field Engineer",
+    ]
+    assert all(text[e.start : e.end] == e.text for e in found)
+    assert [e.line for e in found[:5]] == [1, 1, 2, 2, 2]
+
+
+def _skills(found: list[Entity]) -> list[str]:
+    return sorted(e.text for e in found if e.label == "SKILL")
+
+
+def test_a_skill_list_wrapped_over_lines_is_completed_on_every_line() -> None:
+    text = "SKILLS\nJava, Kotlin, Gradle,\nQuarkus, Helm\nLed a team of four\n"
+    doc, ent = _entities_of(text)
+    found = P.complete_skill_lists(text, doc, [ent("SKILL", "Java"), ent("SKILL", "Kotlin")])
+    assert _skills(found) == ["Gradle", "Helm", "Java", "Kotlin", "Quarkus"]
+
+
+def test_a_wrapped_list_runs_on_only_forwards_and_not_into_a_new_bullet() -> None:
+    # The line before the list, and a bullet after a trailing comma, are not its continuation.
+    text = "SKILLS\nPlanning, budgeting,\nJava, Kotlin, Gradle,\n• Mentored interns, ran demos\n"
+    doc, ent = _entities_of(text)
+    found = P.complete_skill_lists(text, doc, [ent("SKILL", "Java"), ent("SKILL", "Kotlin")])
+    assert _skills(found) == ["Gradle", "Java", "Kotlin"]
+
+
+def test_a_list_without_a_trailing_comma_ends_at_its_line() -> None:
+    text = "SKILLS\nJava, Kotlin, Gradle\nQuarkus, Helm\n"
+    doc, ent = _entities_of(text)
+    found = P.complete_skill_lists(text, doc, [ent("SKILL", "Java"), ent("SKILL", "Kotlin")])
+    assert _skills(found) == ["Gradle", "Java", "Kotlin"]
+
+
+def test_every_row_of_a_category_table_lists_skills() -> None:
+    text = (
+        "TECHNICAL SKILLS\n"
+        "Languages: Zig, Elm\n"
+        "Databases: Rethink, Cassandra\n"
+        "• Testing Tools: Pactum, Gatling, Karate, Selenide, Wiremock\n"
+        "Build Tools: Bazel\n"
+    )
+    doc, ent = _entities_of(text)
+    # Rows 1, 2 and 4 have predicted skills; row 3 has one of five items (below the line share).
+    found = P.complete_skill_lists(
+        text, doc, [ent("SKILL", "Zig"), ent("SKILL", "Cassandra"), ent("SKILL", "Gatling"), ent("SKILL", "Bazel")]
+    )
+    assert _skills(found) == [
+        "Bazel",
+        "Cassandra",
+        "Elm",
+        "Gatling",
+        "Karate",
+        "Pactum",
+        "Rethink",
+        "Selenide",
+        "Wiremock",
+        "Zig",
+    ]
+
+
+def test_a_category_table_needs_skills_on_enough_rows() -> None:
+    text = "TECHNICAL SKILLS\nLanguages: Zig, Elm\nDatabases: Rethink, Cassandra\nBuild Tools: Bazel\nMethods: Kanban\n"
+    doc, ent = _entities_of(text)
+    # Two of four rows: too few rows to call the block a table; the lines alone are completed.
+    found = P.complete_skill_lists(text, doc, [ent("SKILL", "Zig"), ent("SKILL", "Bazel")])
+    assert _skills(found) == ["Bazel", "Elm", "Zig"]
+
+
+def test_every_row_of_a_bulleted_one_skill_table_is_a_skill() -> None:
+    text = (
+        "SKILLS\n• Manual testing\n• Load testing\n• Test planning\n• Defect triage\n"
+        "• Worked closely with the whole product team\n"
+    )
+    doc, ent = _entities_of(text)
+    found = P.complete_skill_lists(
+        text, doc, [ent("SKILL", "Manual testing"), ent("SKILL", "Load testing"), ent("SKILL", "Defect triage")]
+    )
+    # The long sentence row is no table row.
+    assert _skills(found) == ["Defect triage", "Load testing", "Manual testing", "Test planning"]
+
+
+def test_a_list_end_marker_is_no_part_of_the_skill() -> None:
+    text = "Web: HTML, CSS, TypeScript etc.\n"
+    doc, ent = _entities_of(text)
+    tidy = P.tidy_skill_items(text, doc, [ent("SKILL", "TypeScript etc."), ent("SKILL", "CSS"), ent("NAME", "Web")])
+    assert [(e.label, e.text, text[e.start : e.end]) for e in tidy] == [
+        ("SKILL", "TypeScript", "TypeScript"),
+        ("SKILL", "CSS", "CSS"),
+        ("NAME", "Web", "Web"),
+    ]
