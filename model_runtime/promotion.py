@@ -671,43 +671,32 @@ def promote(
         decision = run_gate(registry, version, alias=alias, config=config, eval_set=eval_set, governance=gov)
         artifact = _record_gate(registry, candidate, decision)
         details = {**decision.summary(), "gate_report": artifact}
-        if not decision.passed:
-            audit_id = audit.record(
-                ModelEvent(
-                    model_name=registry.model_name,
-                    action=f"{action}_refused",
-                    actor=actor,
-                    version=version,
-                    reason=reason,
-                    details=details,
-                    from_version=previous.version if previous else None,
-                    target=alias,
-                )
+        if decision.passed:
+            # Versions registered without the store (or while it was down) get their lineage
+            # recorded now, after it was checked against the run and the artifacts.
+            details["lineage_recorded_at_promotion"] = audit.record_lineage(version, candidate.lineage())
+        audit_id = audit.record(
+            ModelEvent(
+                model_name=registry.model_name,
+                action=action if decision.passed else f"{action}_refused",
+                actor=actor,
+                version=version,
+                reason=reason,
+                details=details,
+                from_version=previous.version if previous else None,
+                target=alias,
             )
+        )
+        if decision.passed:
+            registry.mark_prod(version, decision)
+            registry.set_tag(version, f"promoted_{alias}_at", f"{time.time():.6f}")
+            registry.move_alias(alias, version)
+        else:
             refused = PromotionRefused(
                 f"{registry.model_name} v{version} refused by the quality gate: " + "; ".join(decision.reasons),
                 decision=decision,
                 audit_id=audit_id,
             )
-        else:
-            # Versions registered without the store (or while it was down) get their lineage
-            # recorded now, after it was checked against the run and the artifacts.
-            details["lineage_recorded_at_promotion"] = audit.record_lineage(version, candidate.lineage())
-            audit_id = audit.record(
-                ModelEvent(
-                    model_name=registry.model_name,
-                    action=action,
-                    actor=actor,
-                    version=version,
-                    reason=reason,
-                    details=details,
-                    from_version=previous.version if previous else None,
-                    target=alias,
-                )
-            )
-            registry.mark_prod(version, decision)
-            registry.set_tag(version, f"promoted_{alias}_at", f"{time.time():.6f}")
-            registry.move_alias(alias, version)
     if refused is not None:
         log.info("%s", refused)  # the caller reports it; the audit trail keeps it
         raise refused
