@@ -18,14 +18,7 @@ from .entities import Entity
 from .features import header_section
 from .layout import layout_entries, section_of_line
 from .lexicon import COLLEGE_WORDS, DEGREE_WORDS, HEADLINE_WORDS, OCCUPATION_WORDS
-from .rules import (
-    EDGE_TRIMMED_LABELS,
-    TOOL_SECTIONS,
-    education_lines,
-    find_graduation_years,
-    section_lines,
-    trim_entity_span,
-)
+from .rules import education_lines, find_graduation_years, section_lines
 from .text import Document, normalize_value
 
 # Share of a line's list items the tagger must call skills before the rest of the line follows.
@@ -373,9 +366,58 @@ def candidate_location(text: str, doc: Document, entities: list[Entity]) -> list
     return [e for e in entities if e.label != "LOCATION" or normalize_value(e.text, "LOCATION") == value]
 
 
+# Labels whose predicted spans get their edges cleaned (:func:`trim_entity_span`): names of
+# titles, organisations and qualifications, which never start or end with a function word.
+EDGE_TRIMMED_LABELS = frozenset({"DESIGNATION", "COMPANY", "COLLEGE", "DEGREE"})
+# "as a Test Analyst", "from ABC Institute": words that glue an entity to its sentence.
+_LEADING_GLUE = frozenset({"a", "an", "from", "at", "in", "as", "with", "by", "for", "to", "of", "and", "&", "on"})
+# "Security Analyst in", "Senior Engineer at", "B.Tech. in": the tagger stopped before the rest.
+_TRAILING_GLUE = frozenset(
+    {"a", "an", "the", "from", "at", "in", "as", "with", "by", "for", "to", "of", "and", "&", "on"}
+)
+# "Company: Acme Corp", "Employer 2: X", "Job Title: Y": a field's label before its value. Only
+# the names of fields: in "Event Coordinator: Spring Fundraiser" the part before the colon is the
+# title itself.
+_FIELD_LABEL_RE = re.compile(
+    r"(?:(?:current|present|previous|last)\s+)?(?:company|employer|organi[sz]ation|client|designation"
+    r"|(?:job\s+)?title|role|position|institute|institution|college|university|school|degree"
+    r"|qualification|course)(?:\s+name)?(?:\s*\d{1,2})?\s*:\s*(?=\S)",
+    re.IGNORECASE,
+)
+_EDGE_JUNK = " \t\r\n,;:-–—|•*"
+
+
+def trim_entity_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """``[start, end)`` without a leading field label ("Company: "), leading / trailing function
+    words ("as a", "at", "in") and the separators they leave; ``(start, start)`` when nothing is
+    left. Only whole words are removed, so "Bank of India" keeps its inner "of"."""
+    m = _FIELD_LABEL_RE.match(text, start, end)
+    if m:
+        start = m.end()
+    changed = True
+    while changed and start < end:
+        changed = False
+        while start < end and text[start] in _EDGE_JUNK:
+            start += 1
+        while end > start and text[end - 1] in _EDGE_JUNK:
+            end -= 1
+        first = re.match(r"\S+", text[start:end])
+        if first and first.group().lower() in _LEADING_GLUE and first.end() < end - start:
+            start += first.end()
+            changed = True
+            continue
+        last = re.search(r"\S+$", text[start:end])
+        if last and last.group().lower() in _TRAILING_GLUE and last.start() > 0:
+            end = start + last.start()
+            changed = True
+    if text[start:end].lower() in _LEADING_GLUE | _TRAILING_GLUE:
+        return start, start
+    return start, end
+
+
 def trim_edges(text: str, doc: Document, entities: list[Entity]) -> list[Entity]:
     """Titles, companies, colleges and degrees without a leading field label or edge function
-    words (:func:`model_runtime.rules.trim_entity_span`): "Security Analyst in" -> "Security
+    words (:func:`trim_entity_span`): "Security Analyst in" -> "Security
     Analyst", "Company: Acme" -> "Acme". An entity with nothing left is dropped."""
     out: list[Entity] = []
     for e in entities:
@@ -387,6 +429,10 @@ def trim_edges(text: str, doc: Document, entities: list[Entity]) -> list[Entity]
                 e = Entity(e.label, text[s:t], s, t, doc.line_of(s) + 1, e.confidence, e.source)
         out.append(e)
     return out
+
+
+# Sections that list tools, products and projects rather than employers.
+TOOL_SECTIONS = frozenset({"skills", "projects", "certifications", "awards", "languages", "additional"})
 
 
 def no_companies_in_tool_sections(text: str, doc: Document, entities: list[Entity]) -> list[Entity]:

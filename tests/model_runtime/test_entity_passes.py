@@ -316,3 +316,20 @@ def test_a_list_end_marker_is_no_part_of_the_skill() -> None:
         ("SKILL", "CSS", "CSS"),
         ("NAME", "Web", "Web"),
     ]
+
+
+def test_entity_edges_lose_function_words_and_field_labels() -> None:
+    def trimmed(value: str) -> str:
+        s, e = P.trim_entity_span(value, 0, len(value))
+        return value[s:e]
+
+    assert trimmed("Security Analyst in") == "Security Analyst"
+    assert trimmed("as a Test Analyst at") == "Test Analyst"
+    assert trimmed("from Lakeview Institute of Technology,") == "Lakeview Institute of Technology"
+    assert trimmed("Company: Northwind Traders") == "Northwind Traders"
+    assert trimmed("Employer 2: Contoso Ltd") == "Contoso Ltd"
+    # Inner function words stay, and a title before a colon is not a field label.
+    assert trimmed("Bank of Examples") == "Bank of Examples"
+    assert trimmed("Event Coordinator: Spring Fundraiser") == "Event Coordinator: Spring Fundraiser"
+    # Nothing but function words: nothing left.
+    assert trimmed("at the") == ""

@@ -130,22 +130,3 @@ def test_school_leaving_years_count_only_without_a_degree_year() -> None:
 def test_years_of_experience_after_the_word_keeps_months() -> None:
     text = "Jane Example\nTotal IT experience 5 Years 6 Months\n"
     assert by_label(text)["YEARS_OF_EXPERIENCE"] == ["5 Years 6 Months"]
-
-
-def test_entity_edges_lose_function_words_and_field_labels() -> None:
-    from model_runtime.rules import trim_entity_span
-
-    def trimmed(value: str) -> str:
-        s, e = trim_entity_span(value, 0, len(value))
-        return value[s:e]
-
-    assert trimmed("Security Analyst in") == "Security Analyst"
-    assert trimmed("as a Test Analyst at") == "Test Analyst"
-    assert trimmed("from Lakeview Institute of Technology,") == "Lakeview Institute of Technology"
-    assert trimmed("Company: Northwind Traders") == "Northwind Traders"
-    assert trimmed("Employer 2: Contoso Ltd") == "Contoso Ltd"
-    # Inner function words stay, and a title before a colon is not a field label.
-    assert trimmed("Bank of Examples") == "Bank of Examples"
-    assert trimmed("Event Coordinator: Spring Fundraiser") == "Event Coordinator: Spring Fundraiser"
-    # Nothing but function words: nothing left.
-    assert trimmed("at the") == ""
