@@ -78,6 +78,21 @@ _HEADER_PLACE_RE = re.compile(
 _BULLET_CHARS = "•●▪■◦·*-–—>➢❖✓○\uf0b7\uf0a7"
 
 
+def _segment_around(text: str, doc: Document, ent: Entity, separators: re.Pattern[str]) -> tuple[int, int]:
+    """The part of ``ent``'s line between the separators around it (``ent``'s own span when a
+    separator falls inside it, so a span across separators is left alone)."""
+    line = doc.line_of(ent.start)
+    seg_start, seg_end = doc.line_starts[line], _line_end(text, doc.line_starts, line)
+    for m in separators.finditer(text, seg_start, seg_end):
+        if m.end() <= ent.start:
+            seg_start = m.end()
+        elif m.start() >= ent.end:
+            return seg_start, m.start()
+        else:
+            return ent.start, ent.end
+    return seg_start, seg_end
+
+
 def _grow_to_item(a: int, b: int, entities: list[Entity]) -> list[Entity]:
     """The predicted skills strictly inside list item ``[a, b)`` ("Microsoft" of "Microsoft Visual
     Studio"), when nothing else overlaps the item: they become the whole item."""
@@ -155,25 +170,13 @@ def graduation_years(text: str, doc: Document, entities: list[Entity], taken: li
 def expand_to_segments(text: str, doc: Document, entities: list[Entity]) -> list[Entity]:
     """Grow a span that covers most of a line segment ("Rajiv Gandhi Institute of Technology -
     Bangalore": the tagger's "Gandhi Institute of Technology") to the whole segment."""
-    starts = doc.line_starts
     occupied = [(e.start, e.end, e) for e in entities]
     out: list[Entity] = []
     for ent in entities:
         if ent.label not in SEGMENT_LABELS:
             out.append(ent)
             continue
-        line = doc.line_of(ent.start)
-        ls, le = starts[line], _line_end(text, starts, line)
-        seg_start, seg_end = ls, le
-        for m in _SEGMENT_SPLIT_RE.finditer(text, ls, le):
-            if m.end() <= ent.start:
-                seg_start = m.end()
-            elif m.start() >= ent.end:
-                seg_end = m.start()
-                break
-            else:  # a separator inside the entity: leave it alone
-                seg_start, seg_end = ent.start, ent.end
-                break
+        seg_start, seg_end = _segment_around(text, doc, ent, _SEGMENT_SPLIT_RE)
         while seg_start < seg_end and text[seg_start].isspace():
             seg_start += 1
         while seg_end > seg_start and (text[seg_end - 1].isspace() or text[seg_end - 1] in "-–—|,;:"):
@@ -502,18 +505,7 @@ def complete_place_names(text: str, doc: Document, entities: list[Entity]) -> li
     out: list[Entity] = []
     for e in entities:
         if e.label == "LOCATION":
-            line = doc.line_of(e.start)
-            line_start, line_end = doc.line_starts[line], _line_end(text, doc.line_starts, line)
-            seg_start, seg_end = line_start, line_end
-            for m in _PLACE_SPLIT_RE.finditer(text, line_start, line_end):
-                if m.end() <= e.start:
-                    seg_start = m.end()
-                elif m.start() >= e.end:
-                    seg_end = m.start()
-                    break
-                else:
-                    seg_start, seg_end = e.start, e.end
-                    break
+            seg_start, seg_end = _segment_around(text, doc, e, _PLACE_SPLIT_RE)
             part = text[seg_start:seg_end]
             seg_start += len(part) - len(part.lstrip())
             seg_end -= len(part) - len(part.rstrip())
