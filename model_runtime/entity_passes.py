@@ -268,13 +268,14 @@ def complete_skill_lists(text: str, doc: Document, entities: list[Entity]) -> li
             for prev, ln in itertools.pairwise(run):
                 if prev in complete:
                     complete.add(ln)
+        run_of = {ln: run for run in runs for ln in run}
+        para_conf = min(e.confidence for x in skills_by_line.values() for e in x)
         for ln, line_items in by_line.items():
-            # Confidence: the line's own skills, else its wrapped list's, else the table's.
-            run_skills = [e for r in runs if ln in r for x in r for e in skills_by_line.get(x, [])]
             if ln not in skills_by_line and ln not in complete:
                 continue
-            para_skills = [e for x in skills_by_line.values() for e in x]
-            conf = min(e.confidence for e in skills_by_line.get(ln) or run_skills or para_skills)
+            # Confidence: the line's own skills, else its wrapped list's, else the table's.
+            own = skills_by_line.get(ln) or [e for x in run_of[ln] for e in skills_by_line.get(x, [])]
+            conf = min((e.confidence for e in own), default=para_conf)
             for (a, b), h in zip(line_items, hits[ln], strict=True):
                 if h:
                     grow = _grow_to_item(a, b, para_entities)
