@@ -554,6 +554,14 @@ class Temporal(Service):
             "journal_mode=wal",
             "--sqlite-pragma",
             "synchronous=normal",
+            # One partition per task queue (the server's default is 4): partitions spread a
+            # queue over matching hosts, and a single-process server only pays for forwarding
+            # tasks and polls between them (bench.enrichment_gateway: Temporal CPU per run
+            # 25 -> ~22 ms).
+            "--dynamic-config-value",
+            "matching.numTaskqueueReadPartitions=1",
+            "--dynamic-config-value",
+            "matching.numTaskqueueWritePartitions=1",
         ]
         for attribute, kind in SEARCH_ATTRIBUTES.items():
             command += ["--search-attribute", f"{attribute}={kind}"]
