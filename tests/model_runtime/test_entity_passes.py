@@ -333,3 +333,105 @@ def test_entity_edges_lose_function_words_and_field_labels() -> None:
     assert trimmed("Event Coordinator: Spring Fundraiser") == "Event Coordinator: Spring Fundraiser"
     # Nothing but function words: nothing left.
     assert trimmed("at the") == ""
+
+
+def test_a_paragraph_of_skill_lists_completes_its_other_list_lines() -> None:
+    text = (
+        "SKILLS\n"
+        "Languages: Zig, Elm, Nim\n"
+        "• Release planning • Quarkus, Helm, Pulumi\n"
+        "Stores: Rethink, Cassandra\n"
+        "Mentored two interns\n"
+    )
+    doc, ent = _entities_of(text)
+    # Two of the three list lines are skill lists: the third (nothing found on it) is one too;
+    # the one-item sentence line is no list line.
+    found = P.complete_skill_lists(text, doc, [ent("SKILL", "Zig"), ent("SKILL", "Cassandra")])
+    expected = ["Cassandra", "Elm", "Helm", "Nim", "Pulumi", "Quarkus", "Release planning", "Rethink", "Zig"]
+    assert _skills(found) == expected
+    # A spaced dash alone makes no list line: an institution line stays out of the paragraph's lists.
+    text2 = "SKILLS\nJava, Kafka\nZuul, Python\nRiverside Institute of Technology - Pune\n"
+    doc2, ent2 = _entities_of(text2)
+    found = P.complete_skill_lists(text2, doc2, [ent2("SKILL", "Java"), ent2("SKILL", "Python")])
+    assert _skills(found) == ["Java", "Kafka", "Python", "Zuul"]
+    # One skill list of three list lines is not enough.
+    found = P.complete_skill_lists(text, doc, [ent("SKILL", "Zig")])
+    assert _skills(found) == ["Elm", "Nim", "Zig"]
+    # Outside a skills section (the duty bullets of a job) the rule does not apply.
+    text3 = text.replace("SKILLS", "EXPERIENCE")
+    doc3, ent3 = _entities_of(text3)
+    found = P.complete_skill_lists(text3, doc3, [ent3("SKILL", "Zig"), ent3("SKILL", "Cassandra")])
+    assert "Release planning" not in _skills(found)
+
+
+def test_skills_outside_the_skill_sections_are_dropped() -> None:
+    text = (
+        "Data engineer fluent in Kotlin\n"
+        "SKILLS\nZig, Elm\n"
+        "EXPERIENCE\nBuilt pipelines on Flink\n"
+        "PROJECTS\nA Rust parser\n"
+        "LANGUAGES\nEsperanto\n"
+    )
+    doc, ent = _entities_of(text)
+    ents = [ent("SKILL", v) for v in ("Kotlin", "Zig", "Elm", "Flink", "Rust", "Esperanto")]
+    kept = P.skills_from_skill_sections(text, doc, [*ents, ent("COMPANY", "Flink")])
+    assert _skills(kept) == ["Elm", "Esperanto", "Zig"]
+    assert [e.text for e in kept if e.label == "COMPANY"] == ["Flink"]
+    # Without a skills section, the lines before the first header keep their skills.
+    text = "Data engineer fluent in Kotlin\nEXPERIENCE\nBuilt pipelines on Flink\n"
+    doc, ent = _entities_of(text)
+    kept = P.skills_from_skill_sections(text, doc, [ent("SKILL", "Kotlin"), ent("SKILL", "Flink")])
+    assert _skills(kept) == ["Kotlin"]
+
+
+def test_companies_grow_to_the_employer_line_name() -> None:
+    text = (
+        "EXPERIENCE\nNorthwind Financial Services -  Springfield, Illinois -\n"
+        "Tailspin, Contoso, Fabrikam -\nAnalyst - Acme Corp -\nWorked for Northwind on billing\n"
+    )
+    doc, ent = _entities_of(text)
+    entities = [
+        ent("COMPANY", "Northwind"),
+        ent("LOCATION", "Springfield"),
+        ent("SKILL", "Tailspin"),
+        ent("COMPANY", "Contoso"),
+        ent("COMPANY", "Fabrikam"),
+        ent("DESIGNATION", "Analyst"),
+        ent("COMPANY", "Acme"),
+        ent("COMPANY", "Northwind", 1),
+    ]
+    found = P.employer_line_companies(text, doc, entities)
+    # The name before the first spaced dash, skills and other company parts absorbed; a name
+    # holding a title, and a company outside an employer line, stay as they are.
+    assert sorted((e.label, e.text) for e in found) == [
+        ("COMPANY", "Acme"),
+        ("COMPANY", "Northwind"),
+        ("COMPANY", "Northwind Financial Services"),
+        ("COMPANY", "Tailspin, Contoso, Fabrikam"),
+        ("DESIGNATION", "Analyst"),
+        ("LOCATION", "Springfield"),
+    ]
+
+
+def test_vendor_products_are_not_companies() -> None:
+    text = (
+        "Contoso certified Developer\nTools: Contoso 11g, Fabrikam Excel, Fabrikam 9i\n"
+        "Tailspin 2015 - 2018\nWorked at Tailspin on Contoso products\n"
+    )
+    doc, ent = _entities_of(text)
+    entities = [
+        ent("COMPANY", "Contoso"),
+        ent("COMPANY", "Contoso", 1),
+        ent("COMPANY", "Fabrikam"),
+        ent("COMPANY", "Fabrikam", 1),
+        ent("COMPANY", "Tailspin"),
+        ent("COMPANY", "Tailspin", 1),
+        ent("COMPANY", "Contoso", 2),
+    ]
+    kept = P.no_vendor_products(text, doc, entities)
+    # Versions, "certified" and office products go; a company before a year range stays.
+    assert [(e.text, e.start) for e in kept] == [
+        ("Tailspin", text.index("Tailspin")),
+        ("Tailspin", text.rindex("Tailspin")),
+        ("Contoso", text.rindex("Contoso")),
+    ]
