@@ -435,3 +435,60 @@ def test_vendor_products_are_not_companies() -> None:
         ("Tailspin", text.rindex("Tailspin")),
         ("Contoso", text.rindex("Contoso")),
     ]
+
+
+def test_a_skill_table_one_row_per_paragraph_completes_its_other_rows() -> None:
+    text = (
+        "TECHNICAL SKILLS\n\nLanguages Zig, Nim, Crystal\n\nDatabases Cassandra, Neo4j\n\n"
+        "Build Tools Bazel, Buck\n\nA long paragraph on my career, with plenty of\n"
+        "detail on each team, over many lines, and more, and\nyet more of it, once again, and\n"
+        "a last line, here\n\nEXPERIENCE\nEngineer at Acme, Pune\n"
+    )
+    doc, ent = _entities_of(text)
+    # Two of the three rows hold skills: the third is completed, its category word kept ("Build
+    # Tools Bazel"), and the other items of the first two; the long paragraph is no table row,
+    # and a list line outside the skills section is left alone.
+    found = P.complete_skill_sections(text, doc, [ent("SKILL", "Zig"), ent("SKILL", "Cassandra")])
+    assert _skills(found) == ["Buck", "Build Tools Bazel", "Cassandra", "Crystal", "Neo4j", "Nim", "Zig"]
+    # One row with skills is not enough.
+    found = P.complete_skill_sections(text, doc, [ent("SKILL", "Zig")])
+    assert _skills(found) == ["Zig"]
+
+
+def test_the_start_of_an_open_range_is_no_graduation_year() -> None:
+    text = (
+        "EDUCATION\n"
+        "M.Sc in Botany\nLakeview University -  Springfield, Illinois\n2019 to Present\n\n"
+        "B.Sc in Botany\nRiverside College -  Springfield, Illinois\n2015 to 2018\n"
+    )
+    doc, ent = _entities_of(text)
+    found = P.graduation_years(text, doc, [ent("DEGREE", "M.Sc in Botany"), ent("DEGREE", "B.Sc in Botany")], [])
+    assert [e.text for e in found if e.label == "GRADUATION_YEAR"] == ["2018"]
+
+
+def test_a_degree_cut_short_grows_to_its_whole_line() -> None:
+    text = (
+        "EDUCATION\n"
+        "Diploma in Marine Engineering\n"
+        "Post Graduate Diploma in Harbour Management and\n"
+        "Coastal Logistics\n"
+        "Lakeview Institute -  Springfield, Illinois\n"
+        "B.Sc in Botany 2015\n"
+    )
+    doc, ent = _entities_of(text)
+    found = P.whole_degree_lines(
+        text,
+        doc,
+        [
+            ent("DEGREE", "Diploma"),
+            ent("DEGREE", "Post Graduate Diploma in Harbour Management"),
+            ent("COLLEGE", "Lakeview Institute"),
+            ent("DEGREE", "B.Sc"),
+        ],
+    )
+    assert [e.text for e in found if e.label == "DEGREE"] == [
+        "Diploma in Marine Engineering",
+        "Post Graduate Diploma in Harbour Management and\nCoastal Logistics",
+        # The rest of the line holds a year: the degree stays as found.
+        "B.Sc",
+    ]
