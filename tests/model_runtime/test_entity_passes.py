@@ -202,6 +202,10 @@ def test_the_line_under_the_name_is_the_headline_title() -> None:
     assert headline("Dana Whitfield\nSenior Analyst - Contoso\n", ("DESIGNATION", "Senior Analyst")) == []
     assert headline("Dana Whitfield\nWorked as an analyst.\n") == []
     assert headline("Dana Whitfield\nWork Experience\n") == []
+    # Without the sentence's verb, and before the employer (which the tagger may have found).
+    assert headline("Dana Whitfield\nWorking as bookkeeper @ Contoso\n", ("COMPANY", "Contoso")) == [
+        ("DESIGNATION", "bookkeeper")
+    ]
 
 
 def test_title_lists_are_split_and_dash_tails_dropped() -> None:
@@ -492,3 +496,61 @@ def test_a_degree_cut_short_grows_to_its_whole_line() -> None:
         # The rest of the line holds a year: the degree stays as found.
         "B.Sc",
     ]
+
+
+def test_titles_lose_their_verb_and_employer() -> None:
+    text = (
+        "Trainer-Core Banking-Northwind Ltd\n"
+        "Support Executive at Contoso\n"
+        "Working as bookkeeper @ Fabrikam\n"
+        "Officer-HR & Administration\n"
+        "Analyst at Large\n"
+        "Contoso -  Springfield\n"
+    )
+    doc, ent = _entities_of(text)
+    entities = [
+        ent("DESIGNATION", "Trainer-Core Banking-Northwind Ltd"),
+        ent("DESIGNATION", "Support Executive at Contoso"),
+        ent("DESIGNATION", "Working as bookkeeper @ Fabrikam"),
+        ent("DESIGNATION", "Officer-HR & Administration"),
+        ent("DESIGNATION", "Analyst at Large"),
+        ent("COMPANY", "Contoso", 1),
+    ]
+    found = P.titles_without_employers(text, doc, entities)
+    assert sorted((e.label, e.text) for e in found) == [
+        # The employer: a company word ("Ltd") or a company the tagger found ("Contoso").
+        ("COMPANY", "Contoso"),
+        ("COMPANY", "Contoso"),
+        ("COMPANY", "Northwind Ltd"),
+        ("DESIGNATION", "Analyst at Large"),
+        ("DESIGNATION", "Officer-HR & Administration"),
+        ("DESIGNATION", "Support Executive"),
+        ("DESIGNATION", "Trainer-Core Banking"),
+        # "Fabrikam" is no known company: the title loses only its verb.
+        ("DESIGNATION", "bookkeeper @ Fabrikam"),
+    ]
+    assert all(text[e.start : e.end] == e.text for e in found)
+
+
+def test_a_skills_section_item_absorbs_its_vendor_and_version() -> None:
+    text = "SKILLS\nTools: Acme Server 2019, Zeta Cloud DBA, Kite\nEDUCATION\nB.Sc. Physics, Hill College 2019\n"
+    doc, ent = _entities_of(text)
+    entities = [
+        ent("SKILL", "Acme Server"),
+        ent("GRADUATION_YEAR", "2019"),
+        ent("COMPANY", "Zeta"),
+        ent("SKILL", "Cloud DBA"),
+        ent("SKILL", "Kite"),
+        ent("GRADUATION_YEAR", "2019", 1),
+    ]
+    found = P.whole_skill_section_items(text, doc, entities)
+    # The version and the vendor join their skill; the education section's year stays.
+    assert sorted((e.label, e.text, e.line) for e in found) == [
+        ("GRADUATION_YEAR", "2019", 4),
+        ("SKILL", "Acme Server 2019", 2),
+        ("SKILL", "Kite", 2),
+        ("SKILL", "Zeta Cloud DBA", 2),
+    ]
+    # A year in a skills section is no graduation year even on an item without a skill.
+    found = P.whole_skill_section_items(text, doc, [ent("GRADUATION_YEAR", "2019"), ent("SKILL", "Kite")])
+    assert [(e.label, e.text) for e in found] == [("SKILL", "Kite")]
