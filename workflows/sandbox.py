@@ -28,9 +28,9 @@ def compile_workflow_modules() -> bool:
     """Write bytecode for this package's modules (once per process); False if it could not.
 
     The sandbox imports a workflow's module afresh for every workflow instance it creates.
-    Without a valid ``.pyc`` (a fresh checkout, or ``PYTHONDONTWRITEBYTECODE=1`` as container
-    images often set) each of those imports compiles the source again: 7 of the worker's
-    24 CPU-ms per enrichment run (``python -m bench.workflow_runner``). Writing bytecode
+    Without a valid ``.pyc`` (``PYTHONDONTWRITEBYTECODE=1``, as these machines and many container
+    images set) each of those imports compiles the source again: 5-7 of the worker's
+    ~25 CPU-ms per enrichment run (``python -m bench.workflow_runner``). Writing bytecode
     explicitly is what ``python -m compileall`` in an image build does; stale files are
     recompiled (compileall checks timestamps).
     """
