@@ -18,7 +18,7 @@ from .entities import Entity
 from .features import header_section
 from .layout import layout_entries, section_of_line
 from .lexicon import COLLEGE_WORDS, COMPANY_WORDS, DEGREE_WORDS, HEADLINE_WORDS, OCCUPATION_WORDS
-from .rules import education_lines, find_graduation_years, section_lines
+from .rules import education_lines, find_graduation_years, line_sections, section_lines
 from .text import Document, normalize_value
 
 # Share of a line's list items the tagger must call skills before the rest of the line follows.
@@ -258,7 +258,7 @@ def whole_skill_section_items(text: str, doc: Document, entities: list[Entity]) 
     0.8010 -> 0.8031, GRADUATION_YEAR 0.7109 -> 0.7181, micro 0.7873 -> 0.7888): per seed 3 true
     skills more, 2-3 false ones and 2 false years less; no true year lost."""
     starts = doc.line_starts
-    skill_lines = section_lines(text, starts, frozenset({"skills"})) - education_lines(text, starts)
+    skill_lines = section_lines(text, frozenset({"skills"}))
     if not skill_lines:
         return entities
     lines = sorted({doc.line_of(e.start) for e in entities if e.label == "SKILL"} & skill_lines)
@@ -320,7 +320,7 @@ def complete_skill_lists(text: str, doc: Document, entities: list[Entity]) -> li
     starts = doc.line_starts
     n_lines = len(starts)
     occupied = sorted((e.start, e.end) for e in entities)
-    in_skills_section = section_lines(text, starts, frozenset({"skills"}))
+    in_skills_section = section_lines(text, frozenset({"skills"}))
     added: list[Entity] = []
     replaced: set[int] = set()
     done: set[int] = set()
@@ -408,17 +408,17 @@ SKILL_SECTION_MIN_LISTS = 2
 SKILL_SECTION_MIN_SHARE = 0.5
 
 
-def _skill_sections(text: str, starts: list[int]) -> list[list[int]]:
+def _skill_sections(text: str) -> list[list[int]]:
     """The lines (headers excluded) of each skills section, one list per section header."""
     out: list[list[int]] = []
     current: list[int] | None = None
-    for line, start in enumerate(starts):
-        header = header_section(text[start : _line_end(text, starts, line)])
-        if header is not None:
-            current = [] if header == "skills" else None
-            if current is not None:
+    for line, section in enumerate(line_sections(text)):
+        if section is None:  # a header: the next skills line starts a new section
+            current = None
+        elif section == "skills":
+            if current is None:
+                current = []
                 out.append(current)
-        elif current is not None:
             current.append(line)
     return out
 
@@ -441,7 +441,7 @@ def complete_skill_sections(text: str, doc: Document, entities: list[Entity]) ->
     skill_lines = {doc.line_of(e.start) for e in skills}
     occupied = [(e.start, e.end) for e in entities]
     added: list[Entity] = []
-    for section in _skill_sections(text, starts):
+    for section in _skill_sections(text):
         list_lines: dict[int, list[tuple[int, int]]] = {}
         blank = [not text[starts[ln] : _line_end(text, starts, ln)].strip() for ln in section]
         for is_blank, group in itertools.groupby(zip(section, blank, strict=True), key=lambda x: x[1]):
@@ -498,11 +498,10 @@ def skills_from_skill_sections(text: str, doc: Document, entities: list[Entity])
     or additional-information sections (-0.021) lost."""
     if not any(e.label == "SKILL" for e in entities):
         return entities
-    starts = doc.line_starts
     sections = NO_SKILL_SECTIONS
-    if section_lines(text, starts, frozenset({"skills"})):
+    if section_lines(text, frozenset({"skills"})):
         sections = sections | {"top"}
-    lines = section_lines(text, starts, sections)
+    lines = section_lines(text, sections)
     return [e for e in entities if e.label != "SKILL" or doc.line_of(e.start) not in lines]
 
 
@@ -645,7 +644,7 @@ def no_companies_in_tool_sections(text: str, doc: Document, entities: list[Entit
     information section is a product or vendor ("Oracle 11g", "Microsoft Excel", "certified by
     Cisco"), not an employer, unless its line is an employer entry ("Acme Corp -  Pune -",
     "Company: Acme"): those are dropped (5-fold CV COMPANY F1 0.596 -> 0.609)."""
-    tool_lines = section_lines(text, doc.line_starts, TOOL_SECTIONS)
+    tool_lines = section_lines(text, TOOL_SECTIONS)
     if not tool_lines:
         return entities
     starts = doc.line_starts
@@ -775,7 +774,7 @@ def institution_lines(text: str, doc: Document, entities: list[Entity]) -> list[
     it starts with a degree word: "B.Sc - Springfield, Illinois"). Education entries put the
     institution on such a line, and the tagger misses most schools there (5-fold CV COLLEGE
     F1 0.683 -> 0.703, micro 0.7760 -> 0.7768)."""
-    lines = education_lines(text, doc.line_starts)
+    lines = education_lines(text)
     if not lines:
         return entities
     added: list[Entity] = []
@@ -844,7 +843,7 @@ def whole_degree_lines(text: str, doc: Document, entities: list[Entity]) -> list
     if not any(e.label == "DEGREE" for e in entities):
         return entities
     starts = doc.line_starts
-    lines = education_lines(text, starts)
+    lines = education_lines(text)
     out: list[Entity] = []
     for e in entities:
         line = doc.line_of(e.start)

@@ -4,6 +4,7 @@ experience and graduation years. Resume-builder entry layouts are in ``layout.py
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Iterator
 
@@ -159,30 +160,38 @@ _OPEN_RANGE_RE = re.compile(
 GRAD_YEAR_LINES_AFTER = 2
 
 
-def section_lines(text: str, starts: list[int], wanted: frozenset[str]) -> set[int]:
-    """Indices of the lines (headers excluded) in a section named in ``wanted``; the lines
-    before the first section header are section "top"."""
-    out: set[int] = set()
+@functools.lru_cache(maxsize=16)
+def line_sections(text: str) -> tuple[str | None, ...]:
+    """The section of each line of ``text``: ``None`` for a section header, "top" before the
+    first one. Cached: a document's passes ask for its sections again and again, and finding
+    the headers is most of the work (a str's hash is kept on the object, so a hit is cheap)."""
+    sections: list[str | None] = []
     section = "top"
+    starts = line_starts(text)
     n = len(starts)
     for line, start in enumerate(starts):
         end = starts[line + 1] if line + 1 < n else len(text)
         header = header_section(text[start:end])
         if header is not None:
             section = header
-        elif section in wanted:
-            out.add(line)
-    return out
+        sections.append(None if header is not None else section)
+    return tuple(sections)
 
 
-def education_lines(text: str, starts: list[int]) -> set[int]:
+def section_lines(text: str, wanted: frozenset[str]) -> set[int]:
+    """Indices of the lines (headers excluded) in a section named in ``wanted``; the lines
+    before the first section header are section "top"."""
+    return {line for line, section in enumerate(line_sections(text)) if section in wanted}
+
+
+def education_lines(text: str) -> set[int]:
     """Lines under an education section header, up to the next section header."""
-    return section_lines(text, starts, frozenset({"education"}))
+    return section_lines(text, frozenset({"education"}))
 
 
 def top_lines(text: str) -> set[int]:
     """Lines of the resume's header and summary (before any other section)."""
-    return section_lines(text, line_starts(text), frozenset({"top", "summary"}))
+    return section_lines(text, frozenset({"top", "summary"}))
 
 
 # School-leaving qualifications (10th / 12th standard and their Indian board names): their years
@@ -232,7 +241,7 @@ def find_graduation_years(text: str, line_starts: list[int], anchor_lines: set[i
     for line in anchor_lines:
         lines.update(range(line, line + GRAD_YEAR_LINES_AFTER + 1))
     if anchor_lines:
-        lines |= education_lines(text, line_starts)
+        lines |= education_lines(text)
     degree_years: list[Match] = []
     school_years: list[Match] = []
     n = len(line_starts)
