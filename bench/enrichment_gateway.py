@@ -38,6 +38,7 @@ from typing import Any, TypeVar
 import asyncpg
 import httpx
 
+from bench.proc import cpu_seconds, rss_mb, stat_fields
 from enrichers.worker import EnrichmentWorker, Result, WorkerConfig
 from vitae.enrichment_contracts import run_workflow_id, subject_key, subject_workflow_id
 from vitae.settings import Settings
@@ -48,21 +49,12 @@ from vitae.temporal import connect_temporal
 
 T = TypeVar("T")
 SERVICES = ("temporal", "worker", "gateway", "postgres", "azurite")
-_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _pct(values: list[float], q: int) -> float:
     if len(values) < 2:
         return round(values[0], 1) if values else float("nan")
     return round(statistics.quantiles(values, n=100, method="inclusive")[q - 1], 1)
-
-
-def _stat(pid: int) -> list[str] | None:
-    """Fields of /proc/<pid>/stat after the command name (so index 0 is field 3, the state)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
 
 
 def _service_pids(paths: StatePaths, service: str) -> list[int]:
@@ -80,7 +72,7 @@ def _service_pids(paths: StatePaths, service: str) -> list[int]:
             return []
     pids = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (fields := _stat(int(entry.name))):
+        if entry.name.isdigit() and (fields := stat_fields(int(entry.name))):
             pid, ppid, pgid = int(entry.name), int(fields[1]), int(fields[2])
             if (parent is None and pgid == group) or pid == parent or ppid == parent:
                 pids.append(pid)
@@ -89,21 +81,14 @@ def _service_pids(paths: StatePaths, service: str) -> list[int]:
 
 def _cpu_seconds(paths: StatePaths, service: str) -> float:
     """User + system CPU of the service's processes (of those alive now)."""
-    total = 0
-    for pid in _service_pids(paths, service):
-        if fields := _stat(pid):
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / _TICKS
+    return sum(cpu_seconds(fields) for pid in _service_pids(paths, service) if (fields := stat_fields(pid)))
 
 
 def _rss_mb(paths: StatePaths, service: str) -> float:
     record = load_record(paths, service)
     if record is None:
         return float("nan")
-    for line in Path(f"/proc/{record.pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return float("nan")
+    return round(rss_mb(record.pid), 1)
 
 
 async def _bounded(items: Iterable[T], concurrency: int, fn: Callable[[T], Awaitable[Any]]) -> list[Any]:

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from bench.proc import cpu_seconds, rss_mb, stat_fields
 from vitae.settings import Settings
 from vitae.stack import up
 from vitae.stack.state import StatePaths, all_records, load_record
@@ -43,13 +44,7 @@ def _rss_mb(state_dir: Path, service: str) -> float:
     record = load_record(StatePaths.at(state_dir), service)
     if record is None:
         return float("nan")
-    for line in Path(f"/proc/{record.pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-_CLK_TCK = os.sysconf("SC_CLK_TCK")
+    return rss_mb(record.pid)
 
 
 def _process_tree_cpu_s(root: int) -> float:
@@ -59,15 +54,12 @@ def _process_tree_cpu_s(root: int) -> float:
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
         pid = int(entry.name)
+        fields = stat_fields(pid)
+        if fields is None:
+            continue
         parents[pid] = int(fields[1])
-        # utime, stime, and the reaped children's cutime, cstime
-        cpu[pid] = sum(int(v) for v in fields[11:15]) / _CLK_TCK
+        cpu[pid] = cpu_seconds(fields, reaped_children=True)
     total = 0.0
     for pid in cpu:
         walk = pid

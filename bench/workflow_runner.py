@@ -31,6 +31,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from bench.proc import cpu_seconds, stat_fields
 from vitae.enrichment_contracts import (
     CompleteRequest,
     EnrichmentActivity,
@@ -44,7 +45,6 @@ from workflows.enrichment import EnrichmentRunWorkflow
 from workflows.sandbox import RESTRICTIONS, workflow_runner
 
 RUNNERS = ("sandbox", "sandbox-no-bytecode", "unsandboxed")
-_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _runner(name: str) -> WorkflowRunner:
@@ -79,8 +79,10 @@ async def _serve(address: str, task_queue: str, runner: str) -> None:
 
 
 def _cpu_ms(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) * 1000 / _TICKS
+    fields = stat_fields(pid)
+    if fields is None:
+        raise RuntimeError(f"worker process {pid} is gone")
+    return cpu_seconds(fields) * 1000
 
 
 async def _one_run(client: Client, task_queue: str) -> None:
