@@ -136,6 +136,21 @@ class EnrichmentRunInput:
 
 
 @dataclass
+class StartRunInput:
+    """Activity ``start_run``: start a run's workflow on behalf of its subject's workflow.
+
+    ``start_token`` is unique to the request (its Update's id): it goes into the run workflow's
+    memo, so a retried start that finds the workflow already there can tell its own earlier
+    attempt from a run id someone else is using.
+    """
+
+    run: EnrichmentRunInput
+    start_token: str
+    task_queue: str
+    summary: str
+
+
+@dataclass
 class LeaseRequest:
     worker_id: str
 
@@ -218,3 +233,4 @@ class EnrichmentActivity:
     """Registered activity names, so workflows call activities without importing them."""
 
     RECORD_RUN = "enrichment.record_run"
+    START_RUN = "enrichment.start_run"

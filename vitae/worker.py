@@ -25,6 +25,7 @@ from activities.enrichment_store import EnrichmentStoreActivities
 from activities.extraction_pool import ExtractionPool
 from activities.job_ledger import LedgerActivities
 from activities.model_inference import InferenceActivities
+from activities.run_workflows import RunWorkflowActivities
 from activities.text_cache import TextCache
 from model_runtime.scoring import scorer_from_settings
 from vitae.ops_server import ops_server
@@ -72,6 +73,7 @@ async def run_worker(settings: Settings, port: int) -> None:
         InferenceActivities(scorer, blob_activities.read_text, telemetry.model).run_inference,
         CosmosActivities(results).persist_result,
         EnrichmentStoreActivities(enrichment_runs).record_run,
+        RunWorkflowActivities(client).start_run,
     ]
     maintenance = maintenance_activities(client, enrichment_runs, blobs, settings)
     activities += [maintenance.find_stale_runs, maintenance.expire_runs, maintenance.purge_input_snapshots]

@@ -20,6 +20,7 @@ return only once their transition is recorded, so the gateway can read its own w
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -47,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         RunRef,
         RunSnapshot,
         RunStatus,
+        StartRunInput,
         SupersedeInput,
         run_workflow_id,
         subject_key,
@@ -75,9 +77,10 @@ class ExpireInput:
 # The read model must not lose a transition: store failures are retried for a long time.
 STORE_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 STORE_TIMEOUT = timedelta(seconds=15)
-# Idempotency keys remembered per subject (and carried across continue-as-new): enough for
-# client retries, small enough to keep the carried input tiny.
-RECENT_REQUESTS_KEPT = 64
+# Idempotency keys and Update ids remembered per subject (and carried across continue-as-new):
+# more than one execution's requests (SUBJECT_CONTINUE_AS_NEW_AFTER), so a request repeated
+# across a continue-as-new is recognised; ~30 KB in the carried input at most.
+RECENT_REQUESTS_KEPT = 128
 MAX_SUMMARY_CHARS = 4000
 
 
@@ -90,6 +93,13 @@ def _reject(message: str, kind: str) -> ApplicationError:
 # and no activity task through the server (bench.enrichment_gateway: about half the Temporal
 # server's and worker's CPU per run). Executions started before it keep regular activities.
 LOCAL_RECORD_PATCH = "record-run-as-local-activity"
+# Since this patch, a subject starts each run's workflow from a local activity
+# (``activities/run_workflows.py``) instead of as a child: a child's start and its completion
+# each add events to the subject and wake it for a workflow task, for an outcome the subject
+# never reads. Subjects started before it keep starting children.
+START_RUN_BY_ACTIVITY_PATCH = "start-run-by-activity"
+# Namespace of the run ids derived from a request's Update id (``_request_run_id``).
+RUN_ID_NAMESPACE = uuid.UUID("5d0c3b8e-6f1a-4d8e-9a57-3c2f1e0b7a61")
 
 
 async def _record(snapshot: RunSnapshot) -> None:
@@ -408,9 +418,12 @@ class EnrichmentSubjectWorkflow:
     @workflow.update
     async def request_run(self, req: RequestRunInput) -> RunRef:
         async with self._lock:
-            if req.idempotency_key and req.idempotency_key in self._recent:
-                return replace(self._recent[req.idempotency_key], created=False)
-            run_id = req.run_id or str(workflow.uuid4())
+            by_activity = workflow.patched(START_RUN_BY_ACTIVITY_PATCH)
+            keys = [key for key in (req.idempotency_key, _update_key() if by_activity else None) if key]
+            for key in keys:
+                if key in self._recent:
+                    return replace(self._recent[key], created=False)
+            run_id = req.run_id or (_request_run_id() if by_activity else str(workflow.uuid4()))
             run_input = EnrichmentRunInput(
                 run_id=run_id,
                 enricher_type=req.enricher_type,
@@ -424,21 +437,11 @@ class EnrichmentSubjectWorkflow:
             )
             # The row exists before the caller hears back, so it can list the run at once.
             await _record(_pending_snapshot(run_input))
-            try:
-                child = await workflow.start_child_workflow(
-                    EnrichmentRunWorkflow.run,
-                    run_input,
-                    id=run_workflow_id(run_id),
-                    # Runs outlive this workflow's continue-as-new and must never be cancelled by it.
-                    parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    static_summary=f"{req.enricher_type} run for {self._inp.subject_key}",
-                )
-            except WorkflowAlreadyStartedError as err:
-                raise _reject(f"run id {run_id} is already in use", RejectionType.RUN_ID_IN_USE) from err
-            # Nobody awaits a run's outcome here (the read model has it); consume it so a
-            # terminated run is not reported as an unretrieved task exception.
-            child.add_done_callback(_consume_outcome)
+            summary = f"{req.enricher_type} run for {self._inp.subject_key}"
+            if by_activity:
+                await _start_run(run_input, summary)
+            else:
+                await _start_run_as_child(run_input, summary)
             previous = self._active_run_id
             self._active_run_id = run_id
             if previous is not None and previous != run_id:
@@ -449,8 +452,8 @@ class EnrichmentSubjectWorkflow:
                 requested_at=run_input.requested_at,
                 previous_run_id=previous,
             )
-            if req.idempotency_key:
-                self._remember(req.idempotency_key, ref)
+            for key in keys:
+                self._remember(key, ref)
             self._handled += 1
             return ref
 
@@ -482,6 +485,70 @@ class EnrichmentSubjectWorkflow:
 
     def _should_continue_as_new(self) -> bool:
         return self._handled >= self._inp.continue_as_new_after or workflow.info().is_continue_as_new_suggested()
+
+
+def _request_id() -> str:
+    # The Update's id: unique to this request, and the same when its handler runs again.
+    update = workflow.current_update_info()
+    if update is None:
+        raise ApplicationError("request_run must run as an Update handler", non_retryable=True)
+    return update.id
+
+
+def _update_key() -> str:
+    """The request's Update id as an implicit idempotency key, carried across continue-as-new.
+
+    Temporal deduplicates an Update id only within one execution: when an Update completes in
+    the workflow task that also continues as new, the server can abort the client's wait, and
+    the client sends the same Update again, now to the next execution (seen in the burst test
+    ``test_a_steady_stream_of_requests_cannot_postpone_continue_as_new``: one request of 16
+    started two runs).
+    """
+    return "update:" + _request_id()
+
+
+def _request_run_id() -> str:
+    """The run id of the request being handled, derived from the request itself.
+
+    Not from the workflow's random stream: the run's workflow is started by a local activity
+    before this workflow task is committed, so when the task is lost (a worker restart, a
+    timed-out task) the handlers run again, possibly with concurrent requests in another order,
+    and each request must still arrive at its own run.
+    """
+    return str(uuid.uuid5(RUN_ID_NAMESPACE, f"{workflow.info().workflow_id}/{_request_id()}"))
+
+
+async def _start_run(run_input: EnrichmentRunInput, summary: str) -> None:
+    token = _request_id()
+    started = await workflow.execute_local_activity(
+        EnrichmentActivity.START_RUN,
+        StartRunInput(run=run_input, start_token=token, task_queue=workflow.info().task_queue, summary=summary),
+        result_type=bool,
+        start_to_close_timeout=STORE_TIMEOUT,
+        retry_policy=STORE_RETRY,
+        summary=f"start run {run_input.run_id}",
+    )
+    if not started:
+        raise _reject(f"run id {run_input.run_id} is already in use", RejectionType.RUN_ID_IN_USE)
+
+
+async def _start_run_as_child(run_input: EnrichmentRunInput, summary: str) -> None:
+    """How runs were started before ``START_RUN_BY_ACTIVITY_PATCH`` (kept for replay)."""
+    try:
+        child = await workflow.start_child_workflow(
+            EnrichmentRunWorkflow.run,
+            run_input,
+            id=run_workflow_id(run_input.run_id),
+            # Runs outlive this workflow's continue-as-new and must never be cancelled by it.
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            static_summary=summary,
+        )
+    except WorkflowAlreadyStartedError as err:
+        raise _reject(f"run id {run_input.run_id} is already in use", RejectionType.RUN_ID_IN_USE) from err
+    # Nobody awaits a run's outcome here (the read model has it); consume it so a
+    # terminated run is not reported as an unretrieved task exception.
+    child.add_done_callback(_consume_outcome)
 
 
 def _consume_outcome(task: asyncio.Future[RunSnapshot]) -> None:

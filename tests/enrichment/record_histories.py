@@ -21,6 +21,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.run_workflows import RunWorkflowActivities
 from tests.enrichment.conftest import FakeRunStore
 from vitae.enrichment_contracts import (
     CompleteRequest,
@@ -135,7 +136,13 @@ async def main() -> None:
             env.client,
             task_queue=TASK_QUEUE,
             workflows=[EnrichmentSubjectWorkflow, EnrichmentRunWorkflow, EnrichmentMaintenanceWorkflow],
-            activities=[store.record_run, find_stale_runs, expire_runs, purge_input_snapshots],
+            activities=[
+                store.record_run,
+                RunWorkflowActivities(env.client).start_run,
+                find_stale_runs,
+                expire_runs,
+                purge_input_snapshots,
+            ],
             workflow_runner=workflow_runner(),
         ):
             await record(env.client)

@@ -19,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
 from activities.enrichment_store import EnrichmentStoreActivities
+from activities.run_workflows import RunWorkflowActivities
 from vitae.enrichment_contracts import (
     CompleteRequest,
     HeartbeatRequest,
@@ -160,7 +161,10 @@ async def live_client(
         dev_server_env.client,
         task_queue=task_queue,
         workflows=[EnrichmentSubjectWorkflow, EnrichmentRunWorkflow],
-        activities=[EnrichmentStoreActivities(run_store).record_run],
+        activities=[
+            EnrichmentStoreActivities(run_store).record_run,
+            RunWorkflowActivities(dev_server_env.client).start_run,
+        ],
         workflow_runner=workflow_runner(),
     ):
         yield dev_server_env.client

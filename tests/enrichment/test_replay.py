@@ -4,7 +4,8 @@ Runs and subjects live for days (offline workers), so a change to their command 
 must not break the ones already in flight: a change that does fails here with a
 nondeterminism error; give it a ``workflow.patched`` branch. The histories were recorded with
 ``python -m tests.enrichment.record_histories`` (the ``*_before_local_records`` ones with the
-code before ``LOCAL_RECORD_PATCH``).
+code before ``LOCAL_RECORD_PATCH``, ``subject_requests_before_run_start_activity`` with the
+code before ``START_RUN_BY_ACTIVITY_PATCH``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ def test_every_enrichment_workflow_has_a_recorded_history() -> None:
     # Recorded before records became local activities (LOCAL_RECORD_PATCH): runs in flight
     # across that deploy must keep replaying.
     before = {f"{n}_before_local_records" for n in current - {"maintenance"}}
+    # Recorded while subjects started runs as child workflows (START_RUN_BY_ACTIVITY_PATCH).
+    before.add("subject_requests_before_run_start_activity")
     assert current | before <= names
 
 

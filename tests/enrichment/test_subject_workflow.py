@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 import pytest_asyncio
@@ -18,15 +20,20 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.run_workflows import START_TOKEN_MEMO, RunWorkflowActivities
 from tests.enrichment.conftest import FakeRunStore, eventually
 from vitae.enrichment_contracts import (
     CompleteRequest,
+    EnrichmentRunInput,
     EnrichmentSubjectInput,
     LeaseRequest,
     RejectionType,
     RequestRunInput,
+    RunPolicy,
     RunRef,
     RunStatus,
+    StartRunInput,
+    run_workflow_id,
     subject_key,
     subject_workflow_id,
 )
@@ -58,7 +65,7 @@ async def client(
         dev_server_env.client,
         task_queue=task_queue,
         workflows=[EnrichmentSubjectWorkflow, EnrichmentRunWorkflow],
-        activities=[fake_store.record_run],
+        activities=[fake_store.record_run, RunWorkflowActivities(dev_server_env.client).start_run],
         workflow_runner=workflow_runner(),
     ):
         yield dev_server_env.client
@@ -212,6 +219,56 @@ async def test_a_run_history_stays_small(client: Client, task_queue: str) -> Non
     assert len(events) <= 25, len(events)
     kinds = {e.WhichOneof("attributes") for e in events}
     assert "activity_task_scheduled_event_attributes" not in kinds  # local activities only
+
+
+async def test_a_finished_run_does_not_wake_its_subject(client: Client, task_queue: str) -> None:
+    """Runs are started by a local activity, not as children: the subject records one marker
+    per request and nothing at all when the run finishes."""
+    job = _job()
+    ref = await request_enrichment_run(client, _request(job), task_queue=task_queue)
+    subject = client.get_workflow_handle(subject_workflow_id(ENRICHER, subject_key(job, "user-1")))
+    before = [e async for e in subject.fetch_history_events()]
+    run = client.get_workflow_handle_for(EnrichmentRunWorkflow.run, ref.workflow_id)
+    grant = await run.execute_update(EnrichmentRunWorkflow.lease, LeaseRequest("worker-a"))
+    await run.execute_update(EnrichmentRunWorkflow.complete, CompleteRequest(grant.lease_token, 70, "ok"))
+    await run.result()
+    after = [e async for e in subject.fetch_history_events()]
+    assert len(after) == len(before)
+    kinds = {e.WhichOneof("attributes") for e in after}
+    assert "start_child_workflow_execution_initiated_event_attributes" not in kinds
+
+
+async def test_a_run_id_in_use_is_refused(client: Client, task_queue: str) -> None:
+    taken = "run-" + uuid.uuid4().hex
+    first = await request_enrichment_run(client, _request(_job(), run_id=taken), task_queue=task_queue)
+    with pytest.raises(WorkflowUpdateFailedError) as raised:
+        await request_enrichment_run(client, _request(_job(), run_id=first.run_id), task_queue=task_queue)
+    assert getattr(raised.value.cause, "type", None) == RejectionType.RUN_ID_IN_USE
+
+
+async def test_starting_a_run_again_is_idempotent(client: Client, task_queue: str) -> None:
+    """A retried start (its first answer lost) finds its own workflow and succeeds; another
+    request's start with the same run id does not."""
+    job = _job()
+    run = EnrichmentRunInput(
+        run_id="run-" + job,
+        enricher_type=ENRICHER,
+        subject_key=subject_key(job, "user-1"),
+        job_id=job,
+        user_id="user-1",
+        cv_version_id="cv-1",
+        input_snapshot_path="enrichment-inputs/x.json",
+        requested_at=datetime.now(UTC),
+        policy=RunPolicy(),
+    )
+    starter = RunWorkflowActivities(client)
+    start = StartRunInput(run=run, start_token="update-1", task_queue=task_queue, summary="test run")
+    assert await starter.start_run(start)
+    assert await starter.start_run(start)
+    assert not await starter.start_run(replace(start, start_token="update-2"))
+    described = await client.get_workflow_handle(run_workflow_id(run.run_id)).describe()
+    assert described.status == WorkflowExecutionStatus.RUNNING
+    assert await described.memo_value(START_TOKEN_MEMO) == "update-1"
 
 
 async def test_a_steady_stream_of_requests_cannot_postpone_continue_as_new(

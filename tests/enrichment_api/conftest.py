@@ -29,6 +29,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.enrichment_store import EnrichmentStoreActivities
+from activities.run_workflows import RunWorkflowActivities
 from api.deps import ApiServices
 from api.routes import cvs, enrichment
 from tests.conftest import BIN
@@ -107,7 +108,10 @@ async def temporal(pool: asyncpg.Pool) -> AsyncIterator[Client]:
         env.client,
         task_queue=TASK_QUEUE,
         workflows=[EnrichmentSubjectWorkflow, EnrichmentRunWorkflow],
-        activities=[EnrichmentStoreActivities(EnrichmentRuns(pool)).record_run],
+        activities=[
+            EnrichmentStoreActivities(EnrichmentRuns(pool)).record_run,
+            RunWorkflowActivities(env.client).start_run,
+        ],
         workflow_runner=workflow_runner(),
     )
     async with worker:
