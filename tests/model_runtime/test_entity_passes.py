@@ -554,3 +554,171 @@ def test_a_skills_section_item_absorbs_its_vendor_and_version() -> None:
     # A year in a skills section is no graduation year even on an item without a skill.
     found = P.whole_skill_section_items(text, doc, [ent("GRADUATION_YEAR", "2019"), ent("SKILL", "Kite")])
     assert [(e.label, e.text) for e in found] == [("SKILL", "Kite")]
+
+
+def test_shorter_company_names_yield_to_the_full_name() -> None:
+    text = "Zentrix\nZentrix Labs Pvt Ltd -  Pune -\nSkills: Zentrix DB\nNorthwind Traders\n"
+    doc, ent = _entities_of(text)
+    entities = [
+        ent("COMPANY", "Zentrix"),
+        ent("COMPANY", "Zentrix Labs Pvt Ltd"),
+        ent("COMPANY", "Northwind Traders"),
+        ent("SKILL", "Zentrix DB"),
+    ]
+
+    found = P.prefer_full_company_names(text, doc, entities)
+    # The bare "Zentrix" goes (a word-prefix of the full name); a name sharing no prefix and
+    # other labels stay.
+    assert sorted((e.label, e.text) for e in found) == [
+        ("COMPANY", "Northwind Traders"),
+        ("COMPANY", "Zentrix Labs Pvt Ltd"),
+        ("SKILL", "Zentrix DB"),
+    ]
+    # Not a prefix at a word boundary ("Zen" of "Zentrix Labs"): both stay.
+    alone = [ent("COMPANY", "Zentrix Labs Pvt Ltd"), ent("COMPANY", "Zen")]
+    assert P.prefer_full_company_names(text, doc, alone) == alone
+
+
+def test_the_first_experience_entry_gets_its_employer() -> None:
+    text = (
+        "Jane Roe\nPlatform Engineer\n\nWORK EXPERIENCE\n\nSite Reliability Engineer\n\n"
+        "Quillfeather -  Springfield, Oregon -\n\nMarch 2019 to Present\n\n"
+        "Support Analyst\n\nBramblecode -\n\n2016 to 2019\n"
+    )
+    doc, ent = _entities_of(text)
+    titles = [ent("DESIGNATION", "Site Reliability Engineer"), ent("DESIGNATION", "Support Analyst")]
+
+    found = P.first_employer_line(text, doc, titles)
+    # The first entry's employer line gives its name; the later entry's is left alone.
+    assert [(e.label, e.text) for e in found if e.label == "COMPANY"] == [("COMPANY", "Quillfeather")]
+    # Nothing when the tagger has the employer already (or anything else on its name).
+    has = [*titles, ent("LOCATION", "Quillfeather")]
+    assert P.first_employer_line(text, doc, has) == has
+    # A title outside the experience section ("Platform Engineer", the headline) is no entry.
+    headline = [ent("DESIGNATION", "Platform Engineer")]
+    assert P.first_employer_line(text, doc, headline) == headline
+
+
+def test_a_bare_employer_line_counts_but_not_a_sentence_or_a_named_vendor() -> None:
+    bare = "WORK EXPERIENCE\n\nData Analyst\n\nLumen Ridge Group\n\nBuilt reports for the sales team.\n"
+    doc, ent = _entities_of(bare)
+    found = P.first_employer_line(bare, doc, [ent("DESIGNATION", "Data Analyst")])
+    assert [e.text for e in found if e.label == "COMPANY"] == ["Lumen Ridge Group"]
+
+    sentence = "WORK EXPERIENCE\n\nData Analyst\n\nBuilt reports for the sales team.\n"
+    doc, ent = _entities_of(sentence)
+    assert [e.label for e in P.first_employer_line(sentence, doc, [ent("DESIGNATION", "Data Analyst")])] == [
+        "DESIGNATION"
+    ]
+
+    # The title names a company the tagger found: annotators label that one, not the line below.
+    vendor = "WORK EXPERIENCE\n\nZentrix Apps Consultant\n\nLumen Ridge Group -\n\n2018 to 2020\n\nZentrix\n"
+    doc, ent = _entities_of(vendor)
+    entities = [ent("DESIGNATION", "Zentrix Apps Consultant"), ent("COMPANY", "Zentrix", 1)]
+    assert P.first_employer_line(vendor, doc, entities) == entities
+
+    # Resume-builder PDFs split "City, State" over lines under the title: a place, no employer.
+    place = "WORK EXPERIENCE\n\nData Analyst\n\nSpringfield\n\n,\nOregon\n"
+    doc, ent = _entities_of(place)
+    assert [e.label for e in P.first_employer_line(place, doc, [ent("DESIGNATION", "Data Analyst")])] == ["DESIGNATION"]
+
+
+def test_first_entry_title_is_the_line_under_the_experience_header() -> None:
+    text = (
+        "Jane Example\nSUMMARY\nReliable analyst.\n\nWORK EXPERIENCE\n\nInventory Control Analyst\n\n"
+        "Northwind Traders -  Springfield, Illinois -\n\nMay 2016 to Present\n\n"
+        "Store Clerk\n\nContoso -\n\n2012 to 2016\n\nEDUCATION\nB.Sc\n"
+    )
+    doc, ent = _entities_of(text)
+    found = P.first_entry_title(text, doc, [ent("COMPANY", "Northwind Traders")])
+    # Only the first entry: annotators label the current title, often not the older ones.
+    assert [e.text for e in found if e.label == "DESIGNATION"] == ["Inventory Control Analyst"]
+    # The tagger's own entity on the line stays as it is.
+    found = P.first_entry_title(text, doc, [ent("DESIGNATION", "Control Analyst")])
+    assert [e.text for e in found] == ["Control Analyst"]
+
+
+def test_first_entry_title_needs_a_title_line() -> None:
+    for first in ("Working in Northwind as a developer", "Northwind Traders", "• Store Manager"):
+        text = f"Jane Example\n\nEXPERIENCE\n\n{first}\n\n2012 to 2016\n"
+        doc = tokenize(text)
+        assert P.first_entry_title(text, doc, []) == [], first
+
+
+def test_names_are_not_titles() -> None:
+    text = "Jane Example - B.Sc Chemistry - Lab Technician\n"
+    doc, ent = _entities_of(text)
+    found = P.names_are_not_titles(
+        text,
+        doc,
+        [ent("NAME", "Jane Example"), ent("DESIGNATION", "Jane Example"), ent("DESIGNATION", "Lab Technician")],
+    )
+    assert [(e.label, e.text) for e in found] == [("NAME", "Jane Example"), ("DESIGNATION", "Lab Technician")]
+
+
+def test_known_skills_are_not_titles() -> None:
+    text = "Tools: MS Office, Microsoft Excel\nOffice Manager\n"
+    doc, ent = _entities_of(text)
+    entities = [
+        ent("DESIGNATION", "MS Office"),
+        ent("DESIGNATION", "Microsoft Excel"),
+        ent("DESIGNATION", "Office Manager"),
+    ]
+    assert [e.text for e in P.names_are_not_titles(text, doc, entities)] == ["Office Manager"]
+
+
+def test_no_titles_in_job_prose() -> None:
+    text = (
+        "Jane Example\nWorking as Accountant at Northwind\n\nWORK EXPERIENCE\n\nAccountant\n\n"
+        "• Worked as Junior Clerk in Contoso from 2010 to 2012\n"
+    )
+    doc, ent = _entities_of(text)
+    entities = [
+        ent("DESIGNATION", "Accountant"),
+        ent("DESIGNATION", "Accountant", 1),
+        ent("DESIGNATION", "Junior Clerk"),
+    ]
+    found = P.no_titles_in_job_prose(text, doc, entities)
+    # The headline's sentence and the entry's title line keep their titles; the description's goes.
+    assert [(e.text, e.line) for e in found] == [("Accountant", 2), ("Accountant", 6)]
+
+
+def test_institution_name_lines_in_education_are_colleges() -> None:
+    text = (
+        "EDUCATION\n"
+        "B.Sc in Physics\n\nHill Valley Junior College\n\n2014\n\n"
+        "M.Sc\n\nHVU\n\n2016\n\n"
+        "Diploma in Design and\nFine Arts\n\n"
+        "Robotics Club\n\n"
+        "SKILLS\nLakeside Public School\n"
+    )
+    doc, ent = _entities_of(text)
+    entities = [ent("DEGREE", "B.Sc in Physics"), ent("DEGREE", "M.Sc"), ent("DEGREE", "Diploma in Design and")]
+    found = P.institution_name_lines(text, doc, entities)
+    # A name line with an institution word, and a short name line under a degree's line; not
+    # a degree's wrapped rest ("Fine Arts"), a line without an institution word under no degree
+    # ("Robotics Club"), nor a line outside the education section.
+    assert sorted(e.text for e in found if e.label == "COLLEGE") == ["HVU", "Hill Valley Junior College"]
+    # A line the tagger found something on is left alone.
+    found = P.institution_name_lines(text, doc, [*entities, ent("COMPANY", "Hill Valley")])
+    assert sorted(e.text for e in found if e.label == "COLLEGE") == ["HVU"]
+    # School first ("School / Town / Field / Degree / Field"): the line under the degree is a
+    # field of study, as the entry already has its college.
+    text = "EDUCATION\n2015\nLakemont Hall\n\nRiverside\n\nMBA\n\nForensic Accounting\n"
+    doc, ent = _entities_of(text)
+    found = P.institution_name_lines(text, doc, [ent("COLLEGE", "Lakemont Hall"), ent("DEGREE", "MBA")])
+    assert [e.text for e in found if e.label == "COLLEGE"] == ["Lakemont Hall"]
+
+
+def test_degree_word_lines_in_education_are_degrees() -> None:
+    text = "EDUCATION\nB-TECH\n\nHill College\n\nB.C.A in Computer Applications\n\nSSC\n\nMasters 2012\n\nBachelor's\n"
+    doc, ent = _entities_of(text)
+    found = P.degree_word_lines(text, doc, [ent("COLLEGE", "Hill College"), ent("DEGREE", "Bachelor's")])
+    # Spelled with dots or dashes, whole lines; not schooling ("SSC"), a line with a year, or
+    # a line the tagger found something on.
+    assert sorted(e.text for e in found if e.label == "DEGREE") == [
+        "B-TECH",
+        "B.C.A in Computer Applications",
+        "Bachelor's",
+    ]
+    assert all(text[e.start : e.end] == e.text for e in found)

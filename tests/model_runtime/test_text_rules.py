@@ -109,7 +109,7 @@ def test_graduation_year_ranges_with_months() -> None:
 
 
 def test_school_leaving_years_count_only_without_a_degree_year() -> None:
-    from model_runtime.rules import find_graduation_years, is_school_entry
+    from model_runtime.rules import find_graduation_years, is_school_entry, is_school_level
     from model_runtime.text import line_starts
 
     text = (
@@ -119,6 +119,7 @@ def test_school_leaving_years_count_only_without_a_degree_year() -> None:
     starts = line_starts(text)
     assert is_school_entry(text, starts, text.count("\n", 0, text.index("2013")))
     assert not is_school_entry(text, starts, text.count("\n", 0, text.index("2016")))
+    assert is_school_level("Class XII") and is_school_level("H.S.C") and not is_school_level("B.Sc in Physics")
     found = find_graduation_years(text, starts, {1})
     assert [text[s:e] for _, s, e in found] == ["2016"]
     # A resume whose only education is school keeps its school-leaving year.
@@ -130,3 +131,9 @@ def test_school_leaving_years_count_only_without_a_degree_year() -> None:
 def test_years_of_experience_after_the_word_keeps_months() -> None:
     text = "Jane Example\nTotal IT experience 5 Years 6 Months\n"
     assert by_label(text)["YEARS_OF_EXPERIENCE"] == ["5 Years 6 Months"]
+
+
+def test_years_of_experience_as_a_count_with_a_plus() -> None:
+    # "6+ Exp": annotators select the count alone; without the plus a bare number is no duration.
+    assert by_label("Jane Example\n6+ Exp in retail banking operations\n")["YEARS_OF_EXPERIENCE"] == ["6+"]
+    assert "YEARS_OF_EXPERIENCE" not in by_label("Jane Example\n2 experience letters attached\n")
