@@ -63,14 +63,18 @@ def initial_search_attributes(inp: ResumeInferenceInput) -> TypedSearchAttribute
 # *local* activities: inside the workflow task, without a server round trip each. That took
 # ~100 ms off every job's latency (measured: 300 → 160 ms of pure orchestration on the dev
 # server). Transient failures (a restarting emulator, a network blip) are retried for a long
-# time, because giving up would lose a finished result. Extraction and inference stay
-# regular activities: CPU-heavy, with their own timeouts, and visible in the Web UI.
+# time, because giving up would lose a finished result.
 STORE_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 STORE_TIMEOUT = timedelta(seconds=15)
 # Extraction and inference are CPU-bound; a timeout (a worker killed mid-task) is retried,
 # bad input is not (the activities raise non-retryable ApplicationErrors with a code).
 CPU_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=500), maximum_attempts=4)
 CPU_TIMEOUT = timedelta(seconds=30)
+# Since this patch, text extraction is a local activity too: a regular activity cost a server
+# round trip (schedule, dispatch, start, complete, a new workflow task). Extraction is bounded
+# (its own time limit in a process pool), retried the same way, and still shown in the Web UI
+# as a marker event with its summary. Executions started before the patch keep a regular one.
+LOCAL_EXTRACTION_PATCH = "extraction-as-local-activity"
 
 
 @workflow.defn
@@ -110,15 +114,15 @@ class ResumeInferenceWorkflow:
 
         self._set_status(JobStatus.RUNNING, "extracting text")
         try:
-            document = await workflow.execute_activity(
-                ActivityName.EXTRACT_TEXT,
-                ExtractTextInput(job_id=inp.job_id, tenant_id=inp.tenant_id, blob_url=inp.blob_url),
-                result_type=ExtractedDocument,
-                start_to_close_timeout=CPU_TIMEOUT,
-                retry_policy=CPU_RETRY,
-                summary="download PDF, extract text",
+            document = await self._extract_text(
+                ExtractTextInput(job_id=inp.job_id, tenant_id=inp.tenant_id, blob_url=inp.blob_url)
             )
             self._stage = "running model"
+            # A regular activity on purpose: its completion commits the model's output to history
+            # before anything is written. As a local activity, a worker crash after the writes
+            # but before the task committed re-ran the model (new timings, perhaps a new model
+            # version), and the immutable artifacts then refused the second result
+            # (ARTIFACT_CONFLICT in tests/e2e/test_pipeline.py's killed-worker test).
             inference = await workflow.execute_activity(
                 ActivityName.RUN_INFERENCE,
                 InferenceInput(job_id=inp.job_id, text_uri=document.text_uri),
@@ -158,7 +162,7 @@ class ResumeInferenceWorkflow:
                     summary="write result.json, explanations.json",
                 ),
             )
-        except ActivityError as err:
+        except (ActivityError, ApplicationError, TimeoutError) as err:
             code, message = _failure_of(err)
             await self._finalize(
                 FinalizeJobInput(
@@ -195,6 +199,26 @@ class ResumeInferenceWorkflow:
             timings_ms={"extract": document.extract_ms, "inference": inference.inference_ms},
         )
 
+    async def _extract_text(self, extract: ExtractTextInput) -> ExtractedDocument:
+        summary = "download PDF, extract text"
+        if workflow.patched(LOCAL_EXTRACTION_PATCH):
+            return await workflow.execute_local_activity(
+                ActivityName.EXTRACT_TEXT,
+                extract,
+                result_type=ExtractedDocument,
+                start_to_close_timeout=CPU_TIMEOUT,
+                retry_policy=CPU_RETRY,
+                summary=summary,
+            )
+        return await workflow.execute_activity(
+            ActivityName.EXTRACT_TEXT,
+            extract,
+            result_type=ExtractedDocument,
+            start_to_close_timeout=CPU_TIMEOUT,
+            retry_policy=CPU_RETRY,
+            summary=summary,
+        )
+
     async def _finalize(self, done: FinalizeJobInput) -> None:
         await workflow.execute_local_activity(
             ActivityName.FINALIZE_JOB,
@@ -218,9 +242,13 @@ class ResumeInferenceWorkflow:
             workflow.upsert_search_attributes([update])
 
 
-def _failure_of(err: ActivityError) -> tuple[str, str]:
-    """The job's error code and message from a failed activity."""
-    cause = err.cause
+def _failure_of(err: ActivityError | ApplicationError | TimeoutError) -> tuple[str, str]:
+    """The job's error code and message from a failed activity.
+
+    A regular activity's failure arrives wrapped in an ``ActivityError``; a local activity's
+    arrives as the activity's own error (an ``ApplicationError``, or a ``TimeoutError``).
+    """
+    cause = err.cause if isinstance(err, ActivityError) else err
     # Activities raise non-retryable ApplicationErrors whose type is the job's error code
     # (bad input); anything else that exhausted its retries is an internal error.
     if isinstance(cause, ApplicationError) and cause.non_retryable and cause.type:

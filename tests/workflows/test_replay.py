@@ -20,6 +20,14 @@ from workflows.sandbox import workflow_runner
 HISTORIES = sorted((Path(__file__).resolve().parents[1] / "histories").glob("*.json"))
 
 
+def test_histories_cover_the_current_and_the_previous_workflow_version() -> None:
+    names = {p.stem for p in HISTORIES}
+    # ``*_before_local_extraction``: recorded when extraction was a regular activity
+    # (before LOCAL_EXTRACTION_PATCH); jobs in flight across that deploy must keep replaying.
+    assert {"succeeded", "failed_encrypted"} <= names
+    assert {"succeeded_before_local_extraction", "failed_encrypted_before_local_extraction"} <= names
+
+
 @pytest.mark.asyncio
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays_deterministically(path: Path) -> None:
