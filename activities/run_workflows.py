@@ -10,7 +10,8 @@ task runs its handlers again; each request derives its run id and start token fr
 Update id, so it finds the run it started and starts no second one. Only a request whose
 Update the server drops and the client never sends again leaves a started run the subject does
 not know: that run is not its subject's latest once a newer request exists, so the gateway
-refuses it, and the maintenance sweep expires it.
+refuses it, and the maintenance sweep expires it once it is older than the stale-run age
+(``VITAE_ENRICHMENT_STALE_RUN_DAYS``).
 """
 
 from __future__ import annotations

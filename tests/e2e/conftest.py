@@ -85,7 +85,13 @@ async def upload(api: httpx.AsyncClient, path: Path) -> dict[str, Any]:
 async def wait_for_job(api: httpx.AsyncClient, job_id: str, timeout: float = 90) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while (remaining := deadline - time.monotonic()) > 0:
-        response = await api.get(f"/v1/jobs/{job_id}", params={"wait": min(20.0, remaining)})
+        try:
+            response = await api.get(f"/v1/jobs/{job_id}", params={"wait": min(20.0, remaining)})
+        except httpx.TransportError:
+            # A pooled keep-alive connection the server closed just as it was reused (uvicorn
+            # drops idle ones after 5 s): a polling client asks again, as any real one would.
+            await asyncio.sleep(0.1)
+            continue
         if response.status_code == 200 and response.json()["status"] in TERMINAL:
             return response.json()  # type: ignore[no-any-return]
         if response.status_code != 200:
