@@ -15,7 +15,13 @@ from datetime import UTC, datetime
 
 import pytest
 import pytest_asyncio
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -269,6 +275,41 @@ async def test_starting_a_run_again_is_idempotent(client: Client, task_queue: st
     described = await client.get_workflow_handle(run_workflow_id(run.run_id)).describe()
     assert described.status == WorkflowExecutionStatus.RUNNING
     assert await described.memo_value(START_TOKEN_MEMO) == "update-1"
+
+
+async def test_an_update_repeated_after_continue_as_new_is_the_same_request(client: Client, task_queue: str) -> None:
+    """Temporal deduplicates an Update id only within one execution; the subject remembers the
+    ids across continue-as-new, so a client re-sending its Update gets the same run."""
+    job = _job()
+    key = subject_key(job, "user-1")
+    workflow_id = subject_workflow_id(ENRICHER, key)
+
+    async def send(update_id: str) -> RunRef:
+        start = WithStartWorkflowOperation(
+            EnrichmentSubjectWorkflow.run,
+            EnrichmentSubjectInput(enricher_type=ENRICHER, subject_key=key, continue_as_new_after=1),
+            id=workflow_id,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            task_queue=task_queue,
+        )
+        return await client.execute_update_with_start_workflow(
+            EnrichmentSubjectWorkflow.request_run, _request(job), start_workflow_operation=start, id=update_id
+        )
+
+    first = await send("update-1")
+
+    # One request per execution: the subject continues as new before it takes another.
+    async def executions() -> int:
+        return len([e async for e in client.list_workflows(f'WorkflowId = "{workflow_id}"')])
+
+    deadline = asyncio.get_running_loop().time() + 10
+    while await executions() < 2:
+        assert asyncio.get_running_loop().time() < deadline, "the subject did not continue as new"
+        await asyncio.sleep(0.05)
+    again = await send("update-1")
+    assert again.run_id == first.run_id and not again.created
+    other = await send("update-2")
+    assert other.run_id != first.run_id and other.previous_run_id == first.run_id
 
 
 async def test_a_steady_stream_of_requests_cannot_postpone_continue_as_new(
