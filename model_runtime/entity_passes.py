@@ -1048,6 +1048,17 @@ def headline_title(text: str, doc: Document, entities: list[Entity]) -> list[Ent
         le = m.start()
     if m := _TITLE_VERB_RE.match(text, ls + len(text[ls:le]) - len(text[ls:le].lstrip()), le):
         ls = m.end()
+    title = _title_line(text, ls, le, line, entities)
+    return entities if title is None else [*entities, title]
+
+
+def _title_line(
+    text: str, ls: int, le: int, line: int, entities: list[Entity], *, allow_job_sentence: bool = True
+) -> Entity | None:
+    """``text[ls:le]`` (one line, or its start) as a DESIGNATION when it reads as a title line:
+    an occupation word, at most :data:`TITLE_LINE_MAX_WORDS` words, no bullet or sentence end,
+    not a section header, nothing the tagger found on it; with ``allow_job_sentence=False`` also not
+    a sentence about a job ("Working in Acme as ...")."""
     content = text[ls:le]
     stripped = content.strip()
     if (
@@ -1056,14 +1067,15 @@ def headline_title(text: str, doc: Document, entities: list[Entity]) -> list[Ent
         or stripped[-1] in ".:;!?,"
         or len(stripped.split()) > TITLE_LINE_MAX_WORDS
         or section_of_line(stripped) is not None
+        or (not allow_job_sentence and _JOB_SENTENCE_RE.match(stripped))
         or not _has_title_word(stripped)
     ):
-        return entities
+        return None
     a = ls + len(content) - len(content.lstrip())
     b = a + len(stripped)
     if any(e.start < b and e.end > a for e in entities):
-        return entities
-    return [*entities, Entity("DESIGNATION", text[a:b], a, b, line + 1, LAYOUT_CONFIDENCE, "rule")]
+        return None
+    return Entity("DESIGNATION", text[a:b], a, b, line + 1, LAYOUT_CONFIDENCE, "rule")
 
 
 def split_title_lists(text: str, doc: Document, entities: list[Entity]) -> list[Entity]:
@@ -1162,24 +1174,8 @@ def first_entry_title(text: str, doc: Document, entities: list[Entity]) -> list[
     line = _next_nonblank(text, starts, header)
     if line is None or sections[line] != "experience":
         return entities
-    ls, le = starts[line], _line_end(text, starts, line)
-    content = text[ls:le]
-    stripped = content.strip()
-    if (
-        not stripped
-        or stripped[0] in _BULLET_CHARS
-        or stripped[-1] in ".:;!?,"
-        or len(stripped.split()) > TITLE_LINE_MAX_WORDS
-        or section_of_line(stripped) is not None
-        or _JOB_SENTENCE_RE.match(stripped)
-        or not _has_title_word(stripped)
-    ):
-        return entities
-    a = ls + len(content) - len(content.lstrip())
-    b = a + len(stripped)
-    if any(e.start < b and e.end > a for e in entities):
-        return entities
-    return [*entities, Entity("DESIGNATION", text[a:b], a, b, line + 1, LAYOUT_CONFIDENCE, "rule")]
+    title = _title_line(text, starts[line], _line_end(text, starts, line), line, entities, allow_job_sentence=False)
+    return entities if title is None else [*entities, title]
 
 
 def names_are_not_titles(text: str, doc: Document, entities: list[Entity]) -> list[Entity]:

@@ -10,6 +10,7 @@ Temporal Web UI with that code as the failure type.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from temporalio import workflow
@@ -200,23 +201,16 @@ class ResumeInferenceWorkflow:
         )
 
     async def _extract_text(self, extract: ExtractTextInput) -> ExtractedDocument:
-        summary = "download PDF, extract text"
-        if workflow.patched(LOCAL_EXTRACTION_PATCH):
-            return await workflow.execute_local_activity(
-                ActivityName.EXTRACT_TEXT,
-                extract,
-                result_type=ExtractedDocument,
-                start_to_close_timeout=CPU_TIMEOUT,
-                retry_policy=CPU_RETRY,
-                summary=summary,
-            )
-        return await workflow.execute_activity(
+        execute: Callable[..., Awaitable[ExtractedDocument]] = (
+            workflow.execute_local_activity if workflow.patched(LOCAL_EXTRACTION_PATCH) else workflow.execute_activity
+        )
+        return await execute(
             ActivityName.EXTRACT_TEXT,
             extract,
             result_type=ExtractedDocument,
             start_to_close_timeout=CPU_TIMEOUT,
             retry_policy=CPU_RETRY,
-            summary=summary,
+            summary="download PDF, extract text",
         )
 
     async def _finalize(self, done: FinalizeJobInput) -> None:
