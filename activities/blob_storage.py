@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import time
+from collections.abc import Awaitable, Callable
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -40,8 +41,10 @@ class BlobActivities:
         limits: ExtractionLimits,
         texts: TextCache,
         extractor: ExtractionPool,
+        job_finished: Callable[[str], Awaitable[bool]],
     ) -> None:
         self._blobs = blobs
+        self._job_finished = job_finished
         self._artifacts = artifacts_container
         self._limits = limits
         self._texts = texts
@@ -98,22 +101,35 @@ class BlobActivities:
         if result.inference.model_deployment:
             metadata["modeldeployment"] = result.inference.model_deployment
         prefix = f"jobs/{result.job_id}"
-        try:
-            documents = {"result.json": result_document(result), "explanations.json": explanations_document(result)}
-            result_uri, explanations_uri = await asyncio.gather(
-                *(
-                    self._blobs.write_once(
-                        self._artifacts,
-                        f"{prefix}/{name}",
-                        _json_bytes(document),
-                        content_type="application/json",
-                        metadata=metadata,
-                    )
-                    for name, document in documents.items()
+        documents = {
+            f"{prefix}/result.json": _json_bytes(result_document(result)),
+            f"{prefix}/explanations.json": _json_bytes(explanations_document(result)),
+        }
+
+        async def write_one(name: str, data: bytes, *, replace: bool) -> str:
+            if not replace:
+                return await self._blobs.write_once(
+                    self._artifacts, name, data, content_type="application/json", metadata=metadata
                 )
-            )
+            await self._blobs.upload(self._artifacts, name, data, content_type="application/json", metadata=metadata)
+            return self._blobs.url_for(self._artifacts, name)
+
+        async def write(*, replace: bool) -> list[str]:
+            return await asyncio.gather(*(write_one(n, d, replace=replace) for n, d in documents.items()))
+
+        try:
+            result_uri, explanations_uri = await write(replace=False)
         except ImmutableArtifactError as err:
-            raise ApplicationError(str(err), type=ARTIFACT_CONFLICT, non_retryable=True) from None
+            # Different bytes under this job's names. A retried write of a result recorded in
+            # history rebuilds the very same bytes, so these come from an execution whose
+            # result never reached history: a worker that stopped after writing and before its
+            # workflow task completed (the model runs in that same task). Until the ledger
+            # records the job's outcome they are that lost attempt's leftovers, and this
+            # attempt's result replaces them; after it, artifacts never change.
+            if await self._job_finished(result.job_id):
+                raise ApplicationError(str(err), type=ARTIFACT_CONFLICT, non_retryable=True) from None
+            activity.logger.info("job %s: replacing artifacts left by an unfinished attempt", result.job_id)
+            result_uri, explanations_uri = await write(replace=True)
         return ArtifactPointers(result_uri=result_uri, explanations_uri=explanations_uri)
 
     async def read_text(self, text_uri: str) -> str:

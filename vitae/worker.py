@@ -63,6 +63,7 @@ async def run_worker(settings: Settings, port: int) -> None:
         limits=ExtractionLimits.from_settings(settings),
         texts=TextCache(),
         extractor=extractor,
+        job_finished=ledger.job_finished,
     )
     ledger_activities = LedgerActivities(ledger, blobs, telemetry.system)
     activities: list[Callable[..., Any]] = [

@@ -76,6 +76,13 @@ CPU_TIMEOUT = timedelta(seconds=30)
 # (its own time limit in a process pool), retried the same way, and still shown in the Web UI
 # as a marker event with its summary. Executions started before the patch keep a regular one.
 LOCAL_EXTRACTION_PATCH = "extraction-as-local-activity"
+# Since this one, inference is a local activity as well, so a job after its start is a single
+# workflow task. Its output then reaches history only when that task completes, after the
+# writes: a worker that dies in between leaves artifacts of a result history never saw, and
+# the next attempt runs the model again. The artifact writer replaces such leftovers while
+# the ledger has no outcome for the job (activities/blob_storage.py); the Cosmos upsert and
+# the ledger were already idempotent. Executions started before the patch keep a regular one.
+LOCAL_INFERENCE_PATCH = "inference-as-local-activity"
 
 
 @workflow.defn
@@ -119,19 +126,7 @@ class ResumeInferenceWorkflow:
                 ExtractTextInput(job_id=inp.job_id, tenant_id=inp.tenant_id, blob_url=inp.blob_url)
             )
             self._stage = "running model"
-            # A regular activity on purpose: its completion commits the model's output to history
-            # before anything is written. As a local activity, a worker crash after the writes
-            # but before the task committed re-ran the model (new timings, perhaps a new model
-            # version), and the immutable artifacts then refused the second result
-            # (ARTIFACT_CONFLICT in tests/e2e/test_pipeline.py's killed-worker test).
-            inference = await workflow.execute_activity(
-                ActivityName.RUN_INFERENCE,
-                InferenceInput(job_id=inp.job_id, text_uri=document.text_uri),
-                result_type=InferenceOutput,
-                start_to_close_timeout=CPU_TIMEOUT,
-                retry_policy=CPU_RETRY,
-                summary="run production model",
-            )
+            inference = await self._run_inference(InferenceInput(job_id=inp.job_id, text_uri=document.text_uri))
             self._upsert(MODEL_VERSION.value_set(inference.model_version))
             self._stage = "persisting"
             result = ResumeResult(
@@ -211,6 +206,19 @@ class ResumeInferenceWorkflow:
             start_to_close_timeout=CPU_TIMEOUT,
             retry_policy=CPU_RETRY,
             summary="download PDF, extract text",
+        )
+
+    async def _run_inference(self, inference: InferenceInput) -> InferenceOutput:
+        execute: Callable[..., Awaitable[InferenceOutput]] = (
+            workflow.execute_local_activity if workflow.patched(LOCAL_INFERENCE_PATCH) else workflow.execute_activity
+        )
+        return await execute(
+            ActivityName.RUN_INFERENCE,
+            inference,
+            result_type=InferenceOutput,
+            start_to_close_timeout=CPU_TIMEOUT,
+            retry_policy=CPU_RETRY,
+            summary="run production model",
         )
 
     async def _finalize(self, done: FinalizeJobInput) -> None:

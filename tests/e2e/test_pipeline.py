@@ -3,16 +3,35 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
 import asyncpg
 import httpx
 import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
 
+from activities.blob_storage import BlobActivities
+from activities.extraction_pool import ExtractionPool
+from activities.text_cache import TextCache
 from tests.conftest import FIXTURES, SHARED_DATA
 from tests.e2e.conftest import LiveStack, upload, wait_for_job
 from vitae.blob_events import blob_created_event
+from vitae.contracts import (
+    ARTIFACT_CONFLICT,
+    ExtractedDocument,
+    FinalizeJobInput,
+    InferenceOutput,
+    JobStatus,
+    OpenJobInput,
+    ResumeResult,
+    workflow_id_for_job,
+)
+from vitae.pdf_text import ExtractionLimits
 from vitae.results_restore import restore_results, results_lost
 from vitae.stack import start_app, stop_app
 from vitae.stores.blob import BlobStore
@@ -250,4 +269,73 @@ async def test_results_cosmos_lost_come_back_from_their_artifacts(
     finally:
         await empty.close()
         await original.close()
+        await ledger.close()
+
+
+async def test_artifacts_of_an_unfinished_attempt_are_replaced_and_a_finished_jobs_never(
+    live_stack: LiveStack, api: httpx.AsyncClient
+) -> None:
+    """Inference runs in the same workflow task as the writes, so a worker that dies after
+    writing leaves artifacts of a result history never recorded; the next attempt's result
+    replaces them. Once the ledger records the outcome, a different result is refused."""
+    done = await upload(api, FIXTURES / "resume_ok.pdf")
+    await wait_for_job(api, done["jobId"])
+    [row] = await ledger_jobs(live_stack, done["fileId"])
+    job_id = f"job-{uuid.uuid4().hex}"
+    settings = live_stack.settings
+    ledger = await Ledger.connect(settings.database_url.get_secret_value(), max_size=2)
+    try:
+        async with BlobStore.from_settings(settings) as blobs:
+            await ledger.open_job(
+                OpenJobInput(
+                    job_id=job_id,
+                    tenant_id=row["tenant_id"],
+                    file_id=done["fileId"],
+                    blob_url=row["blob_url"],
+                    etag=f"rerun-{job_id}",
+                    workflow_id=workflow_id_for_job(job_id),
+                    trigger="rerun",
+                    queued_at=datetime.now(UTC),
+                ),
+                storage_container=settings.incoming_container,
+                storage_key=f"{row['tenant_id']}/{done['fileId']}.pdf",
+            )
+            writer = BlobActivities(
+                blobs,
+                artifacts_container=settings.artifacts_container,
+                limits=ExtractionLimits.from_settings(settings),
+                texts=TextCache(),
+                extractor=ExtractionPool(0),
+                job_finished=ledger.job_finished,
+            )
+
+            def attempt(inference_ms: float) -> ResumeResult:
+                now = datetime.now(UTC)
+                return ResumeResult(
+                    job_id=job_id,
+                    tenant_id=row["tenant_id"],
+                    file_id=done["fileId"],
+                    blob_url=row["blob_url"],
+                    document=ExtractedDocument("text-uri", 1, 10, False, "0" * 64, 100, 1.0),
+                    inference=InferenceOutput("vitae-resume-ner", "1", [], {}, inference_ms, now),
+                    queued_at=now,
+                    processed_at=now,
+                )
+
+            async def result_json() -> dict[str, Any]:
+                data = await blobs.download(settings.artifacts_container, f"jobs/{job_id}/result.json")
+                return cast(dict[str, Any], json.loads(data))
+
+            env = ActivityEnvironment()
+            lost, retry = attempt(11.0), attempt(22.0)
+            await env.run(writer.write_artifacts, lost)
+            await env.run(writer.write_artifacts, retry)  # the job is still running: replaced
+            assert (await result_json())["processing"]["inferenceMs"] == 22.0
+            await ledger.finalize_job(FinalizeJobInput(job_id, JobStatus.SUCCEEDED, datetime.now(UTC)))
+            await env.run(writer.write_artifacts, retry)  # the same bytes again: a no-op
+            with pytest.raises(ApplicationError) as refused:
+                await env.run(writer.write_artifacts, attempt(33.0))
+            assert refused.value.type == ARTIFACT_CONFLICT and refused.value.non_retryable
+            assert (await result_json())["processing"]["inferenceMs"] == 22.0
+    finally:
         await ledger.close()

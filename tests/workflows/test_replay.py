@@ -22,10 +22,11 @@ HISTORIES = sorted((Path(__file__).resolve().parents[1] / "histories").glob("*.j
 
 def test_histories_cover_the_current_and_the_previous_workflow_version() -> None:
     names = {p.stem for p in HISTORIES}
-    # ``*_before_local_extraction``: recorded when extraction was a regular activity
-    # (before LOCAL_EXTRACTION_PATCH); jobs in flight across that deploy must keep replaying.
-    assert {"succeeded", "failed_encrypted"} <= names
-    assert {"succeeded_before_local_extraction", "failed_encrypted_before_local_extraction"} <= names
+    # ``*_before_local_extraction``: recorded when extraction was a regular activity (before
+    # LOCAL_EXTRACTION_PATCH); ``*_before_local_inference``: when inference was one (before
+    # LOCAL_INFERENCE_PATCH). Jobs in flight across those deploys must keep replaying.
+    for version in ("", "_before_local_inference", "_before_local_extraction"):
+        assert {f"succeeded{version}", f"failed_encrypted{version}"} <= names
 
 
 @pytest.mark.asyncio

@@ -230,6 +230,11 @@ class Ledger:
         )
         return len(rows) == 1
 
+    async def job_finished(self, job_id: str) -> bool:
+        """Whether the job's outcome is recorded (succeeded or failed); an unknown job is not."""
+        status = await self._pool.fetchval("SELECT status FROM inference_jobs WHERE job_id = $1", job_id)
+        return status is not None and JobStatus(status).terminal
+
     async def get_job(self, tenant_id: str, job_id: str) -> dict[str, Any] | None:
         row = await self._pool.fetchrow(
             "SELECT * FROM inference_jobs WHERE tenant_id = $1 AND job_id = $2", tenant_id, job_id
