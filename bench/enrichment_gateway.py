@@ -8,12 +8,15 @@ running stack there is reused) and, under an enricher type of its own:
 1. creates ``--subjects`` open subjects through the tenant API (a CV per user, a run per
    (job, user)), and waits until every run is queued;
 2. runs ``--workers`` reference workers (``enrichers.worker.EnrichmentWorker``, the code
-   ``vitae enrich-worker`` runs) with a no-op score against the gateway until all but
-   ``--latency-runs`` runs have completed: lease → complete round trip per run (from sending
-   the lease request to the complete answer, through the gateway's HTTP API), end-to-end
-   runs/s, and the CPU that Temporal, the Temporal worker, the gateway, PostgreSQL, Azurite
-   (input snapshots) and the reference workers themselves spent per run; then one worker
-   alone completes the rest (latency without queueing);
+   ``vitae enrich-worker`` runs) with a no-op score against the gateway, as fast as they can,
+   until all but ``--paced-runs`` + ``--latency-runs`` runs have completed: lease → complete
+   round trip per run (from sending the lease request to the complete answer, through the
+   gateway's HTTP API), end-to-end runs/s, and the CPU that Temporal, the Temporal worker, the
+   gateway, PostgreSQL, Azurite (input snapshots) and the reference workers themselves spent
+   per run. Flat out, the round trip is the workers' queueing (Little's law: workers / runs
+   per second), so the same workers then complete ``--paced-runs`` runs started at a steady
+   ``--paced-rate`` runs/s between them: the round trip at that throughput. Last, one worker
+   alone completes the rest (latency without any other load);
 3. sends ``--repeat-requests`` requests to each of ``--repeat-subjects`` subjects (each one
    supersedes the last), so their workflows continue-as-new: the executions of each subject
    and their history lengths, and how many events a completed run's history has.
@@ -192,13 +195,21 @@ async def wait_queued(pool: asyncpg.Pool, enricher: str, n: int, timeout: float 
 
 
 async def lease_and_complete(
-    gateway_url: str, key: str, enricher: str, workers: int, total: int, max_seconds: float = 900
+    gateway_url: str,
+    key: str,
+    enricher: str,
+    workers: int,
+    total: int,
+    max_seconds: float = 900,
+    rate: float | None = None,
 ) -> tuple[RoundTrips, float, int]:
     """``workers`` reference workers lease and complete ``total`` runs between them.
 
     Each worker takes a slot before it asks for a lease and stops when none is left, so no
     lease request is ever abandoned (a lease granted to a request its worker gave up on would
-    sit out its TTL before another worker could have the run).
+    sit out its TTL before another worker could have the run). With ``rate``, slot i starts no
+    earlier than i / rate seconds in (an open-loop arrival schedule shared by the workers);
+    without it, every worker starts its next run as soon as its last one completed.
     """
     timing = RoundTrips()
     stop = asyncio.Event()
@@ -211,7 +222,10 @@ async def lease_and_complete(
     async def work(worker: EnrichmentWorker) -> None:
         nonlocal slots
         while slots > 0 and not stop.is_set():
+            slot = total - slots
             slots -= 1
+            if rate is not None and (delay := started + slot / rate - time.perf_counter()) > 0:
+                await asyncio.sleep(delay)
             await worker.run(once=True)  # one lease → (no-op) compute → complete
 
     fleet = []
@@ -304,7 +318,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             gateway = info.env["VITAE_GATEWAY_URL"]
             cpu_before = {s: _cpu_seconds(paths, s) for s in SERVICES}
             bench_cpu_before = time.process_time()
-            throughput_runs = max(1, args.subjects - args.latency_runs)
+            throughput_runs = max(1, args.subjects - args.paced_runs - args.latency_runs)
             timing, elapsed, completed = await lease_and_complete(
                 gateway, worker_key, enricher, args.workers, throughput_runs
             )
@@ -316,6 +330,13 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             report["lease_complete"] = _phase(args.workers, timing, elapsed, completed)
             report["lease_complete"]["cpu_ms_per_run"] = cpu_ms
             completed_runs = list(timing.completed)
+            if args.paced_runs > 0:
+                timing, elapsed, paced = await lease_and_complete(
+                    gateway, worker_key, enricher, args.workers, args.paced_runs, rate=args.paced_rate
+                )
+                report["paced"] = _phase(args.workers, timing, elapsed, paced) | {"rate_per_s": args.paced_rate}
+                completed += paced
+                completed_runs += timing.completed
             if args.subjects - completed > 0:
                 # The rest with one worker: the round trip's own latency, without queueing.
                 timing, elapsed, alone = await lease_and_complete(
@@ -365,6 +386,10 @@ def main() -> None:
     parser.add_argument(
         "--latency-runs", type=int, default=100, help="of the subjects, leased by one worker alone at the end"
     )
+    parser.add_argument(
+        "--paced-runs", type=int, default=300, help="of the subjects, leased by the workers at --paced-rate"
+    )
+    parser.add_argument("--paced-rate", type=float, default=30.0, help="runs/s started in the paced phase")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent API requests while creating")
     parser.add_argument("--repeat-subjects", type=int, default=2, help="subjects that get many requests")
     parser.add_argument(
@@ -383,6 +408,12 @@ def main() -> None:
         f" p95 {lc['round_trip_ms']['p95']} ms (lease {lc['lease_ms']}, complete {lc['complete_ms']})"
     )
     print(f"  CPU ms per run: {lc['cpu_ms_per_run']}")
+    if paced := report.get("paced"):
+        print(
+            f"{paced['workers']} workers paced at {paced['rate_per_s']} runs/s, {paced['completed']} runs:"
+            f" {paced['runs_per_s']} runs/s; round trip p50 {paced['round_trip_ms']['p50']} ms,"
+            f" p95 {paced['round_trip_ms']['p95']} ms (lease {paced['lease_ms']}, complete {paced['complete_ms']})"
+        )
     if one := report.get("one_worker"):
         print(
             f"1 worker alone, {one['completed']} runs: {one['runs_per_s']} runs/s; round trip p50"
