@@ -137,3 +137,61 @@ def test_years_of_experience_as_a_count_with_a_plus() -> None:
     # "6+ Exp": annotators select the count alone; without the plus a bare number is no duration.
     assert by_label("Jane Example\n6+ Exp in retail banking operations\n")["YEARS_OF_EXPERIENCE"] == ["6+"]
     assert "YEARS_OF_EXPERIENCE" not in by_label("Jane Example\n2 experience letters attached\n")
+
+
+def test_an_email_domain_is_never_a_link() -> None:
+    from model_runtime.rules import find_links
+
+    # A slash after an e-mail address, with a hyphenated domain or a known host inside it.
+    for text in ("jane@my-site.com/cv", "jane@mail-github.com/x", "Mail: jane.doe@example.com/ resume"):
+        assert list(find_links(text)) == [], text
+        assert "LINK" not in by_label(text)
+        assert by_label(text)["EMAIL"]
+    # A link after the address is still one; a link with an "@" in its path too.
+    text = "jane@my-site.com/ github.com/janeex medium.com/@janeex/post\n"
+    assert by_label(text)["LINK"] == ["github.com/janeex", "medium.com/@janeex/post"]
+
+
+def test_school_entries_by_school_names_and_board_spellings() -> None:
+    from model_runtime.rules import find_graduation_years, is_school_level
+    from model_runtime.text import line_starts
+
+    # A school named without a qualification ("... Grammar School"), a junior / PU college and a
+    # dotted board name are school-leaving entries: a degree's year wins over theirs.
+    text = (
+        "EDUCATION\nB.Sc in Chemistry\n\nLakeview University\n\n2014 to 2017\n\n"
+        "Riverside Junior College\n\n2012 to 2014\n\nC.B.S.E.\n\nHill Valley Academy\n\n2010\n\n"
+        "St Example Grammar School\n\n2008 to 2009\n\nSKILLS\nExcel\n"
+    )
+    found = find_graduation_years(text, line_starts(text), {1})
+    assert [text[s:e] for _, s, e in found] == ["2017"]
+    assert is_school_level("Hill Valley Public School") and is_school_level("Lakeview PU College")
+    # A school of a university is no school-leaving entry.
+    assert not is_school_level("Lakeview School of Engineering") and not is_school_level("Example Business School")
+
+
+def test_a_degree_line_makes_a_school_named_entry_a_degree_entry() -> None:
+    from model_runtime.rules import find_graduation_years
+    from model_runtime.text import line_starts
+
+    # A degree taken at a junior college keeps its year; the school-leaving one does not count.
+    text = (
+        "EDUCATION\nB.B.A in Retail Management\n\nRiverside Junior College - Springfield, Illinois\n\n2016\n\n"
+        "S.S.C\n\nHill Valley High School\n\n2012\n"
+    )
+    found = find_graduation_years(text, line_starts(text), {1})
+    assert [text[s:e] for _, s, e in found] == ["2016"]
+
+
+def test_skills_subheaders_open_a_skills_section() -> None:
+    from model_runtime.rules import line_sections
+
+    text = (
+        "ADDITIONAL INFORMATION\nWilling to relocate\n\nERP Skills\n• Reports, Forms\n\n"
+        "Technical skillset:\n• Manual testing\n• Excellent communication skills\n"
+    )
+    sections = line_sections(text)
+    assert sections[1] == "additional"
+    # "ERP Skills" and "Technical skillset:" are headers (None); a bullet naming skills is not.
+    assert sections[3] is None and sections[4] == "skills"
+    assert sections[6] is None and sections[7] == "skills" and sections[8] == "skills"
