@@ -21,8 +21,10 @@ running stack there is reused) and, under an enricher type of its own:
    supersedes the last), so their workflows continue-as-new: the executions of each subject
    and their history lengths, and how many events a completed run's history has.
 
-The Temporal server's RSS is reported before and after each phase. Prints a summary and a
-JSON line. Absolute numbers on a shared 2-core machine are noisy; the load average is shown.
+The Temporal server's RSS is reported before and after each phase, and after every 1,000
+subjects created (``--subjects 5000`` shows whether it grows with the open subjects). Prints a
+summary and a JSON line. Absolute numbers on a shared 2-core machine are noisy; the load average
+is shown.
 """
 
 from __future__ import annotations
@@ -154,8 +156,15 @@ class RoundTrips:
 
 
 async def create_subjects(
-    api: httpx.AsyncClient, enricher: str, n: int, users: int, concurrency: int
+    api: httpx.AsyncClient,
+    enricher: str,
+    n: int,
+    users: int,
+    concurrency: int,
+    on_progress: Callable[[int], None] = lambda created: None,
+    progress_every: int = 1000,
 ) -> tuple[list[tuple[str, str]], float]:
+    """A CV per user, then a run per (job, user); ``on_progress`` after every ``progress_every`` runs."""
     user_ids = [f"bench-user-{i}" for i in range(users)]
 
     async def cv(user: str) -> str:
@@ -177,7 +186,10 @@ async def create_subjects(
         await _post(api, "/v1/enrichment/runs", body)
 
     started = time.perf_counter()
-    await _bounded(subjects, concurrency, run)
+    for first in range(0, n, progress_every):
+        chunk = subjects[first : first + progress_every]
+        await _bounded(chunk, concurrency, run)
+        on_progress(first + len(chunk))
     return subjects, time.perf_counter() - started
 
 
@@ -306,12 +318,22 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         async with httpx.AsyncClient(
             base_url=info.env["VITAE_API_URL"], headers={"X-API-Key": api_key}, timeout=60
         ) as api:
-            subjects, created_s = await create_subjects(api, enricher, args.subjects, args.users, args.concurrency)
+            # The server's memory as open subjects grow: bounded, or growing with each one?
+            rss_by_subjects: dict[int, float] = {}
+            subjects, created_s = await create_subjects(
+                api,
+                enricher,
+                args.subjects,
+                args.users,
+                args.concurrency,
+                on_progress=lambda created: rss_by_subjects.__setitem__(created, _rss_mb(paths, "temporal")),
+            )
             await wait_queued(pool, enricher, args.subjects)
             report["create"] = {
                 "subjects": len(subjects),
                 "seconds": round(created_s, 1),
                 "per_s": round(len(subjects) / created_s, 1),
+                "temporal_rss_mb_by_open_subjects": rss_by_subjects,
             }
             rss["after_subjects"] = _rss_mb(paths, "temporal")
 
@@ -402,6 +424,7 @@ def main() -> None:
     c, lc, r = report["create"], report["lease_complete"], report["repeats"]
     print(f"{report['cpus']} cores, load {report['load_avg_1m_start']} → {report['load_avg_1m_end']}")
     print(f"created {c['subjects']} open subjects through the API in {c['seconds']} s ({c['per_s']}/s)")
+    print(f"  Temporal server RSS (MB) by open subjects: {c['temporal_rss_mb_by_open_subjects']}")
     print(
         f"{lc['workers']} workers, {lc['completed']} runs leased and completed in {lc['seconds']} s:"
         f" {lc['runs_per_s']} runs/s; lease → complete round trip p50 {lc['round_trip_ms']['p50']} ms,"
