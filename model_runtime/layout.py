@@ -33,7 +33,7 @@ _DATE_CONN = r"(?:to|till|until|-|–|—)"
 _DATE_PIECE_RE = re.compile(
     rf"^(?:{_DATE}|{_DATE_CONN}|{_DATE_END})(?:\s*{_DATE_CONN}\s*(?:{_DATE}|{_DATE_END}))?$", re.IGNORECASE
 )
-_DATE_RE = re.compile(_DATE, re.IGNORECASE)
+DATE_RE = re.compile(_DATE, re.IGNORECASE)
 _PUNCT_LINE_RE = re.compile(r"^[^\w]*$")
 _BULLET_START = "•●▪■◦·*-–—>"
 # Title and company lines are short: longer lines are sentences (DataTurks title lines: 1-8 words).
@@ -183,7 +183,7 @@ def layout_entries(text: str) -> tuple[list[Match], list[tuple[int, int]]]:
         j = i
         while j < n and _is_date_piece(lines[j]) and sections[j] == sections[i]:
             j += 1
-        if not any(_DATE_RE.search(line) for line in lines[i:j]):
+        if not any(DATE_RE.search(line) for line in lines[i:j]):
             i = j
             continue
         # The fields after the dates, up to the location.

@@ -645,6 +645,22 @@ def test_first_entry_title_needs_a_title_line() -> None:
         assert P.first_entry_title(text, doc, []) == [], first
 
 
+def test_a_dated_entry_opens_with_its_title_even_without_an_occupation_word() -> None:
+    text = "Jane Example\n\nWORK EXPERIENCE\n\nTeam Member\n\nNorthwind Traders -\n\nMay 2016 to Present\n"
+    doc = tokenize(text)
+    assert [e.text for e in P.first_entry_title(text, doc, [])] == ["Team Member"]
+    # Without the employer and date lines under it, a line with no occupation word is no title.
+    for rest in ("Northwind Traders -\n\nBuilt reports.\n", "Built reports.\n"):
+        text = f"Jane Example\n\nWORK EXPERIENCE\n\nTeam Member\n\n{rest}"
+        assert P.first_entry_title(text, tokenize(text), []) == [], rest
+
+
+def test_a_place_only_employer_line_gives_no_company() -> None:
+    text = "WORK EXPERIENCE\n\nData Analyst\n\nPune, Maharashtra -\n\nJune 2016 to Present\n"
+    doc, ent = _entities_of(text)
+    assert [e.label for e in P.first_employer_line(text, doc, [ent("DESIGNATION", "Data Analyst")])] == ["DESIGNATION"]
+
+
 def test_names_are_not_titles() -> None:
     text = "Jane Example - B.Sc Chemistry - Lab Technician\n"
     doc, ent = _entities_of(text)
