@@ -197,6 +197,9 @@ def test_the_line_under_the_name_is_the_headline_title() -> None:
     assert headline("Dana Whitfield\nProcess engineer with 5+ years of experience in plastics\n") == [
         ("DESIGNATION", "Process engineer")
     ]
+    # Students and support roles are occupations too.
+    assert headline("Dana Whitfield\nStudent\n") == [("DESIGNATION", "Student")]
+    assert headline("Dana Whitfield\nIT SUPPORT\n") == [("DESIGNATION", "IT SUPPORT")]
     # No occupation word, a line the tagger already has, a sentence or a section header: nothing.
     assert headline("Dana Whitfield\nLakeview Gardens\n") == []
     assert headline("Dana Whitfield\nSenior Analyst - Contoso\n", ("DESIGNATION", "Senior Analyst")) == []
