@@ -1059,6 +1059,9 @@ def headline_title(text: str, doc: Document, entities: list[Entity]) -> list[Ent
     return entities if title is None else [*entities, title]
 
 
+_URL_IN_LINE_RE = re.compile(r"://|\bwww\.", re.IGNORECASE)
+
+
 def _title_line(
     text: str,
     ls: int,
@@ -1084,6 +1087,8 @@ def _title_line(
         or section_of_line(stripped) is not None
         or (not allow_job_sentence and _JOB_SENTENCE_RE.match(stripped))
         or (need_title_word and not _has_title_word(stripped))
+        # A link the rules hold (passes see only the tagger's entities): Indeed's page URL.
+        or _URL_IN_LINE_RE.search(stripped)
     ):
         return None
     a = ls + len(content) - len(content.lstrip())

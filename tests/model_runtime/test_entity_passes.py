@@ -656,6 +656,9 @@ def test_a_dated_entry_opens_with_its_title_even_without_an_occupation_word() ->
     for rest in ("Northwind Traders -\n\nBuilt reports.\n", "Built reports.\n"):
         text = f"Jane Example\n\nWORK EXPERIENCE\n\nTeam Member\n\n{rest}"
         assert P.first_entry_title(text, tokenize(text), []) == [], rest
+    # A page link in the entry's place is no title.
+    text = "Jane Example\n\nEXPERIENCE\n\nhttps://example.org/r/jane\n\nNorthwind -\n\nMay 2016 to Present\n"
+    assert P.first_entry_title(text, tokenize(text), []) == []
 
 
 def test_a_place_only_employer_line_gives_no_company() -> None:
