@@ -744,3 +744,12 @@ def test_degree_word_lines_in_education_are_degrees() -> None:
         "Bachelor's",
     ]
     assert all(text[e.start : e.end] == e.text for e in found)
+
+
+def test_a_vendor_in_a_skills_list_is_freed_for_its_skill_item() -> None:
+    text = "TECHNICAL SKILLS\nDatabases: Zetabase 12z, Rethink\n\nEXPERIENCE\nEngineer at Acme, Pune\n"
+    doc, ent = _entities_of(text)
+    # The tagger calls the vendor of "Zetabase 12z" a company: the item is a skill all the same.
+    found = P.repair_entities(text, doc, [ent("COMPANY", "Zetabase"), ent("SKILL", "Rethink")], [])
+    in_skills = sorted((e.label, e.text) for e in found if e.line == 2)
+    assert in_skills == [("SKILL", "Rethink"), ("SKILL", "Zetabase 12z")]
