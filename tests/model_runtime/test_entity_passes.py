@@ -753,3 +753,26 @@ def test_a_vendor_in_a_skills_list_is_freed_for_its_skill_item() -> None:
     found = P.repair_entities(text, doc, [ent("COMPANY", "Zetabase"), ent("SKILL", "Rethink")], [])
     in_skills = sorted((e.label, e.text) for e in found if e.line == 2)
     assert in_skills == [("SKILL", "Rethink"), ("SKILL", "Zetabase 12z")]
+
+
+def test_category_rows_across_a_skills_section_are_skill_lists() -> None:
+    text = (
+        "TECHNICAL SKILLS\n"
+        "• Frameworks: Zig, Elm\n"
+        "• Hands on experience on many platforms.\n"
+        "• Office tools: Quillpad, Sheetwise, Slidecraft\n"
+        "\n"
+        "• Databases: Rethink\n"
+        "• Report tool: Crystal Lens\n"
+        "\n"
+        "EXPERIENCE\n"
+        "Designation: Engineer\n"
+    )
+    doc, ent = _entities_of(text)
+    # Two of the four category rows hold skills: the other rows' items become skills too; the
+    # sentence bullet is no category row, and rows outside the skills section stay untouched.
+    found = P.complete_category_rows(text, doc, [ent("SKILL", "Zig"), ent("SKILL", "Rethink")])
+    assert _skills(found) == ["Crystal Lens", "Quillpad", "Rethink", "Sheetwise", "Slidecraft", "Zig"]
+    # One row of four is too few.
+    found = P.complete_category_rows(text, doc, [ent("SKILL", "Zig")])
+    assert _skills(found) == ["Zig"]
