@@ -776,3 +776,24 @@ def test_category_rows_across_a_skills_section_are_skill_lists() -> None:
     # One row of four is too few.
     found = P.complete_category_rows(text, doc, [ent("SKILL", "Zig")])
     assert _skills(found) == ["Zig"]
+
+
+def test_a_college_run_across_a_blank_line_is_split() -> None:
+    text = "EDUCATION\nRiverside Institute of Technology\n\nFabrikam University\n2012\n"
+    doc = tokenize(text)
+    s = text.index("Riverside")
+    t = text.index("University") + len("University")
+    merged = Entity("COLLEGE", text[s:t], s, t, 2, 0.8, "model")
+    found = P.split_colleges_at_blank_lines(text, doc, [merged])
+    assert [(e.text, e.line) for e in found] == [("Riverside Institute of Technology", 2), ("Fabrikam University", 4)]
+    assert all(text[e.start : e.end] == e.text for e in found)
+    # A part without an institution word beside one with it is a field of study: dropped.
+    text = "EDUCATION\nLakeview Community College\n\nNetworking Technology\n"
+    s = text.index("Lakeview")
+    merged = Entity("COLLEGE", text[s:].rstrip(), s, len(text) - 1, 2, 0.8, "model")
+    found = P.split_colleges_at_blank_lines(text, tokenize(text), [merged])
+    assert [e.text for e in found] == ["Lakeview Community College"]
+    # Other labels and single-line colleges are left alone.
+    text = "MBA\n\nAccounting\n"
+    degree = Entity("DEGREE", text.rstrip(), 0, len(text) - 1, 1, 0.8, "model")
+    assert P.split_colleges_at_blank_lines(text, tokenize(text), [degree]) == [degree]
