@@ -797,3 +797,41 @@ def test_a_college_run_across_a_blank_line_is_split() -> None:
     text = "MBA\n\nAccounting\n"
     degree = Entity("DEGREE", text.rstrip(), 0, len(text) - 1, 1, 0.8, "model")
     assert P.split_colleges_at_blank_lines(text, tokenize(text), [degree]) == [degree]
+
+
+def test_a_college_cut_short_on_its_name_line_grows_to_the_line() -> None:
+    text = (
+        "EDUCATION\nRiverside Institute for Home Science & Higher Education for Women\n2014\n"
+        "Lakeview University - Northside Business School\n"
+        "Hill Valley College Fabrikam University Center\n"
+        "Contoso Institute, Springfield\n"
+    )
+    doc, ent = _entities_of(text)
+    found = P.whole_college_lines(
+        text,
+        doc,
+        [
+            ent("COLLEGE", "Riverside Institute"),
+            ent("COLLEGE", "Lakeview University"),
+            ent("COLLEGE", "Hill Valley College"),
+            ent("COLLEGE", "Contoso Institute"),
+        ],
+    )
+    # Not past a spaced dash, into a second institution, or over a comma.
+    assert [e.text for e in found] == [
+        "Riverside Institute for Home Science & Higher Education for Women",
+        "Lakeview University",
+        "Hill Valley College",
+        "Contoso Institute",
+    ]
+    assert all(text[e.start : e.end] == e.text for e in found)
+    # Outside the education section, or with another entity on the line, nothing grows.
+    plain = "Riverside Institute for Home Science\n"
+    doc, ent = _entities_of(plain)
+    assert [e.text for e in P.whole_college_lines(plain, doc, [ent("COLLEGE", "Riverside Institute")])] == [
+        "Riverside Institute"
+    ]
+    text = "EDUCATION\nRiverside Institute for Home Science\n"
+    doc, ent = _entities_of(text)
+    found = P.whole_college_lines(text, doc, [ent("COLLEGE", "Riverside Institute"), ent("SKILL", "Science")])
+    assert [e.text for e in found] == ["Riverside Institute", "Science"]
