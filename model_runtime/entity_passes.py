@@ -1054,6 +1054,33 @@ def whole_college_lines(text: str, doc: Document, entities: list[Entity]) -> lis
     return out
 
 
+# "B.Tech in" + "Information Technology": a degree, "in", then its field (also on the wrapped rest).
+_FIELD_JOIN_RE = re.compile(r"[ \t]+in\s+", re.IGNORECASE)
+
+
+def fields_of_study_in_degrees(text: str, doc: Document, entities: list[Entity]) -> list[Entity]:
+    """A college without an institution word right after a degree and "in" ("B.Tech. in" +
+    "Information Technology") is the degree's field of study, not a school: the degree grows
+    over it, as annotators label "Degree in Field" whole. 5-fold CV COLLEGE F1 0.7846 -> 0.7893,
+    DEGREE 0.7889 -> 0.7962, micro 0.8150 -> 0.8156 (order seed 1: COLLEGE 0.7812 -> 0.7834,
+    DEGREE unchanged, micro 0.8074 -> 0.8075): one true degree more, two false colleges less
+    (one on order seed 1, where the tagger had the degree whole already)."""
+    degrees = [e for e in entities if e.label == "DEGREE"]
+    if not degrees:
+        return entities
+    absorbed: set[int] = set()
+    grown: dict[int, Entity] = {}
+    for c in entities:
+        if c.label != "COLLEGE" or _names_institution(c.text):
+            continue
+        for d in degrees:
+            if d.end <= c.start and id(d) not in grown and _FIELD_JOIN_RE.fullmatch(text, d.end, c.start):
+                grown[id(d)] = Entity(d.label, text[d.start : c.end], d.start, c.end, d.line, d.confidence, d.source)
+                absorbed.add(id(c))
+                break
+    return [grown.get(id(e), e) for e in entities if id(e) not in absorbed]
+
+
 # A degree line's words: at most this many ("Post Graduate Diploma in Business Administration in
 # Marketing and Human Resource").
 DEGREE_LINE_MAX_WORDS = 16
@@ -1500,6 +1527,7 @@ def repair_entities(text: str, doc: Document, entities: list[Entity], taken: lis
         institution_name_lines,
         college_without_place,
         whole_college_lines,
+        fields_of_study_in_degrees,
         whole_degree_lines,
         degree_word_lines,
         complete_place_names,

@@ -835,3 +835,28 @@ def test_a_college_cut_short_on_its_name_line_grows_to_the_line() -> None:
     doc, ent = _entities_of(text)
     found = P.whole_college_lines(text, doc, [ent("COLLEGE", "Riverside Institute"), ent("SKILL", "Science")])
     assert [e.text for e in found] == ["Riverside Institute", "Science"]
+
+
+def test_a_field_of_study_after_a_degree_is_no_college() -> None:
+    text = "EDUCATION\nB.Tech. in Information Technology\nM.Sc in\nApplied Physics\nMBA in Riverside College\n"
+    doc, ent = _entities_of(text)
+    found = P.fields_of_study_in_degrees(
+        text,
+        doc,
+        [
+            ent("DEGREE", "B.Tech."),
+            ent("COLLEGE", "Information Technology"),
+            ent("DEGREE", "M.Sc"),
+            ent("COLLEGE", "Applied Physics"),
+            ent("DEGREE", "MBA"),
+            ent("COLLEGE", "Riverside College"),
+        ],
+    )
+    # The field joins its degree, also on the wrapped rest; a college with an institution word stays.
+    assert [(e.label, e.text) for e in found] == [
+        ("DEGREE", "B.Tech. in Information Technology"),
+        ("DEGREE", "M.Sc in\nApplied Physics"),
+        ("DEGREE", "MBA"),
+        ("COLLEGE", "Riverside College"),
+    ]
+    assert all(text[e.start : e.end] == e.text for e in found)
