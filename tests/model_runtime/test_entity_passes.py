@@ -131,6 +131,11 @@ def test_place_names_grow_and_the_header_gives_a_missing_location() -> None:
     assert [(e.label, e.text) for e in found] == [("NAME", "Jane Example"), ("LOCATION", "Spring Valley")]
     # The tagger's own location wins; a comma line past the header is not the candidate's.
     assert P.header_location(text, doc, [ent("LOCATION", "Spring Valley")]) == [ent("LOCATION", "Spring Valley")]
+    # The place line wins over a location the tagger found on the lines above it.
+    found = P.header_location(text, doc, [ent("LOCATION", "Jane")])
+    assert [(e.label, e.text) for e in found] == [("LOCATION", "Spring Valley")]
+    found = P.header_location(text, doc, [ent("LOCATION", "Jane"), ent("LOCATION", "Spring Valley")])
+    assert [(e.label, e.text) for e in found] == [("LOCATION", "Spring Valley")]
     headline = "Jane Example\nSenior Manager, Operations\n"
     assert P.header_location(headline, tokenize(headline), []) == []
     late = "Jane Example\nAnalyst\n\nSUMMARY\nJava, Python\nSpring Valley, Examplestate\n"
