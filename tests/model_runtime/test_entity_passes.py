@@ -865,3 +865,13 @@ def test_a_field_of_study_after_a_degree_is_no_college() -> None:
         ("COLLEGE", "Riverside College"),
     ]
     assert all(text[e.start : e.end] == e.text for e in found)
+
+
+def test_a_short_name_under_a_degree_line_the_tagger_missed_is_its_college() -> None:
+    # The degree line is found first, so the name under it is the degree's college.
+    text = "Jane Example\n\nEDUCATION\n\nBE\n\nHVU\n\nSKILLS\n\nJava\n"
+    found = P.repair_entities(text, tokenize(text), [], [])
+    assert [(e.label, e.text) for e in found if e.label in ("DEGREE", "COLLEGE")] == [
+        ("DEGREE", "BE"),
+        ("COLLEGE", "HVU"),
+    ]
