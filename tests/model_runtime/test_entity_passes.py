@@ -875,3 +875,17 @@ def test_a_short_name_under_a_degree_line_the_tagger_missed_is_its_college() -> 
         ("DEGREE", "BE"),
         ("COLLEGE", "HVU"),
     ]
+
+
+def test_a_split_place_under_a_degree_is_no_college() -> None:
+    # "City" / "," / "State": a resume-builder place split over lines, not the degree's college.
+    text = "EDUCATION\nHill Valley University\n\nMay 2015\n\nDiploma\n\nSpringfield\n\n,\nIllinois\n"
+    doc, ent = _entities_of(text)
+    found = P.institution_name_lines(text, doc, [ent("DEGREE", "Diploma")])
+    assert [e.text for e in found if e.label == "COLLEGE"] == ["Hill Valley University"]
+
+
+def test_a_college_line_ending_in_a_function_word_does_not_grow() -> None:
+    text = "EDUCATION\nUniversity of\nLakeview\n"
+    doc, ent = _entities_of(text)
+    assert [e.text for e in P.whole_college_lines(text, doc, [ent("COLLEGE", "University")])] == ["University"]
