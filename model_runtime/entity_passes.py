@@ -974,9 +974,7 @@ def institution_name_lines(text: str, doc: Document, entities: list[Entity]) -> 
     for line in sorted(lines):
         start = doc.line_starts[line]
         end = _line_end(text, doc.line_starts, line)
-        content = text[start:end]
-        a = start + len(content) - len(content.lstrip(" \t•*-–·"))
-        b = start + len(content.rstrip(_DEGREE_LINE_EDGES))
+        a, b = _line_text_bounds(text, start, end)
         if a >= b or not _NAME_LINE_RE.fullmatch(text, a, b):
             continue
         words = [w.strip(".,()").lower() for w in text[a:b].split()]
@@ -1051,10 +1049,7 @@ def whole_college_lines(text: str, doc: Document, entities: list[Entity]) -> lis
         if e.label != "COLLEGE" or line not in lines:
             out.append(e)
             continue
-        ls, le = starts[line], _line_end(text, starts, line)
-        content = text[ls:le]
-        a = ls + len(content) - len(content.lstrip(" \t•*-–·"))
-        b = ls + len(content.rstrip(_DEGREE_LINE_EDGES))
+        a, b = _line_text_bounds(text, starts[line], _line_end(text, starts, line))
         if (
             e.start == a
             and e.end < b
@@ -1106,6 +1101,13 @@ _DEGREE_WRAP_RE = re.compile(r"\s(?:and|in|of|&|with|for)$", re.IGNORECASE)
 _DEGREE_LINE_EDGES = " \t\r-–—|,;:"
 
 
+def _line_text_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """``text[start:end]`` (one line) without its bullet in front and its separators behind:
+    the span an education line's name or degree may fill."""
+    content = text[start:end]
+    return start + len(content) - len(content.lstrip(" \t•*-–·")), start + len(content.rstrip(_DEGREE_LINE_EDGES))
+
+
 def whole_degree_lines(text: str, doc: Document, entities: list[Entity]) -> list[Entity]:
     """In the education section, a degree the tagger found at the start of a line and stopped
     early on ("Diploma" of "Diploma in Marine Engineering", "Bachelor (B" of "Bachelor (B Tech)
@@ -1125,10 +1127,7 @@ def whole_degree_lines(text: str, doc: Document, entities: list[Entity]) -> list
         if e.label != "DEGREE" or line not in lines:
             out.append(e)
             continue
-        ls, le = starts[line], _line_end(text, starts, line)
-        content = text[ls:le]
-        a = ls + len(content) - len(content.lstrip(" \t•*-–·"))
-        b = ls + len(content.rstrip(_DEGREE_LINE_EDGES))
+        a, b = _line_text_bounds(text, starts[line], _line_end(text, starts, line))
         if _DEGREE_WRAP_RE.search(text, a, b) and line + 1 < len(starts):
             ns, ne = starts[line + 1], _line_end(text, starts, line + 1)
             rest = text[ns:ne]
@@ -1173,9 +1172,7 @@ def degree_word_lines(text: str, doc: Document, entities: list[Entity]) -> list[
     for line in sorted(lines):
         start = doc.line_starts[line]
         end = _line_end(text, doc.line_starts, line)
-        content = text[start:end]
-        a = start + len(content) - len(content.lstrip(" \t•*-–·"))
-        b = start + len(content.rstrip(_DEGREE_LINE_EDGES))
+        a, b = _line_text_bounds(text, start, end)
         words = text[a:b].split()
         if not words or len(words) > DEGREE_LINE_MAX_WORDS or re.search(r"\d", text[a:b]):
             continue

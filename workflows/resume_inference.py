@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import (
@@ -83,6 +84,8 @@ LOCAL_EXTRACTION_PATCH = "extraction-as-local-activity"
 # the ledger has no outcome for the job (activities/blob_storage.py); the Cosmos upsert and
 # the ledger were already idempotent. Executions started before the patch keep a regular one.
 LOCAL_INFERENCE_PATCH = "inference-as-local-activity"
+
+_Out = TypeVar("_Out")
 
 
 @workflow.defn
@@ -196,29 +199,27 @@ class ResumeInferenceWorkflow:
         )
 
     async def _extract_text(self, extract: ExtractTextInput) -> ExtractedDocument:
-        execute: Callable[..., Awaitable[ExtractedDocument]] = (
-            workflow.execute_local_activity if workflow.patched(LOCAL_EXTRACTION_PATCH) else workflow.execute_activity
-        )
-        return await execute(
-            ActivityName.EXTRACT_TEXT,
-            extract,
-            result_type=ExtractedDocument,
-            start_to_close_timeout=CPU_TIMEOUT,
-            retry_policy=CPU_RETRY,
-            summary="download PDF, extract text",
+        return await self._cpu_step(
+            LOCAL_EXTRACTION_PATCH, ActivityName.EXTRACT_TEXT, extract, ExtractedDocument, "download PDF, extract text"
         )
 
     async def _run_inference(self, inference: InferenceInput) -> InferenceOutput:
-        execute: Callable[..., Awaitable[InferenceOutput]] = (
-            workflow.execute_local_activity if workflow.patched(LOCAL_INFERENCE_PATCH) else workflow.execute_activity
+        return await self._cpu_step(
+            LOCAL_INFERENCE_PATCH, ActivityName.RUN_INFERENCE, inference, InferenceOutput, "run production model"
+        )
+
+    async def _cpu_step(self, patch: str, activity: str, arg: object, result_type: type[_Out], summary: str) -> _Out:
+        """A CPU-bound step: a local activity since ``patch``, a regular one in older executions."""
+        execute: Callable[..., Awaitable[_Out]] = (
+            workflow.execute_local_activity if workflow.patched(patch) else workflow.execute_activity
         )
         return await execute(
-            ActivityName.RUN_INFERENCE,
-            inference,
-            result_type=InferenceOutput,
+            activity,
+            arg,
+            result_type=result_type,
             start_to_close_timeout=CPU_TIMEOUT,
             retry_policy=CPU_RETRY,
-            summary="run production model",
+            summary=summary,
         )
 
     async def _finalize(self, done: FinalizeJobInput) -> None:
