@@ -290,6 +290,39 @@ def test_normalisation() -> None:
     assert _normalise(raw) == "Jos\u00e9 Garc\u00eda\nSkills:\tPython SQL\n\nC++ end\nnext\nlast"
 
 
+def test_text_passed_through_windows_1252_is_repaired() -> None:
+    # What some resume builders put in their PDFs: UTF-8 read as Windows-1252, sometimes twice.
+    raw = (
+        "Jos\u00c3\u00a9 M\u00c3\u00bcller \u00e2\u20ac\u201c S\u00c3\u00a3o Paulo\n"
+        "05/2016 \u00e2\u20ac\u201c Current\n"
+        "\u00c2\u00b7 Excel \u00c2\u00b7 Word\n"
+        "educating\u00c2\u00a0MDs and quotas\u00c2\n"
+        "\u00c2 Critical Thinking\u00e2\u20ac\u200b\n"
+        "\u00e2\u20ac\u00a2 Led a team"
+    )
+    assert _normalise(raw) == (
+        "Jos\u00e9 M\u00fcller \u2013 S\u00e3o Paulo\n"
+        "05/2016 \u2013 Current\n"
+        "\u00b7 Excel \u00b7 Word\n"
+        "educating MDs and quotas\n"
+        "Critical Thinking\n"
+        "\u2022 Led a team"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\u00c2ngela Souza, S\u00e3o Paulo",  # "Â" starting a word is real
+        "Caf\u00e9 cr\u00e8me \u2013 na\u00efve r\u00e9sum\u00e9 \u00e0 la carte",
+        "Zo\u00eb \u00c5str\u00f6m, \u00c9cole Polytechnique \u00a9 2020",
+        "\u00c9T\u00c9\u00ae Inc",  # looks like a broken pair, and is not one
+    ],
+)
+def test_real_accented_text_is_left_alone(text: str) -> None:
+    assert _normalise(text) == text
+
+
 def test_quality_accepts_real_prose_in_any_script() -> None:
     english = "Experienced nurse with ten years in intensive care units and emergency rooms. " * 5
     russian = "Опытный инженер-программист с десятилетним стажем разработки на языке Python. " * 3
