@@ -298,7 +298,9 @@ def test_text_passed_through_windows_1252_is_repaired() -> None:
         "\u00c2\u00b7 Excel \u00c2\u00b7 Word\n"
         "educating\u00c2\u00a0MDs and quotas\u00c2\n"
         "\u00c2 Critical Thinking\u00e2\u20ac\u200b\n"
-        "\u00e2\u20ac\u00a2 Led a team"
+        "\u00e2\u20ac\u00a2 Led a team\n"
+        "Company Name \u00ef\u00bc\u200b City\n"  # a character whose last byte was lost
+        "the \u00ef\u00ac\u200blm industry"  # the "fi" ligature, which always loses it
     )
     assert _normalise(raw) == (
         "Jos\u00e9 M\u00fcller \u2013 S\u00e3o Paulo\n"
@@ -306,7 +308,9 @@ def test_text_passed_through_windows_1252_is_repaired() -> None:
         "\u00b7 Excel \u00b7 Word\n"
         "educating MDs and quotas\n"
         "Critical Thinking\n"
-        "\u2022 Led a team"
+        "\u2022 Led a team\n"
+        "Company Name City\n"
+        "the film industry"
     )
 
 
@@ -321,6 +325,11 @@ def test_text_passed_through_windows_1252_is_repaired() -> None:
 )
 def test_real_accented_text_is_left_alone(text: str) -> None:
     assert _normalise(text) == text
+
+
+def test_ligatures_become_their_letters() -> None:
+    ligatures = "\ufb01nance \ufb02ow o\ufb00ice e\ufb03cient wa\ufb04e"
+    assert _normalise(ligatures) == "finance flow office efficient waffle"
 
 
 def test_quality_accepts_real_prose_in_any_script() -> None:

@@ -167,29 +167,43 @@ _MULTI_SPACE = re.compile(" {2,}")
 _EDGE_SPACES = re.compile("^ +|[ \t]+$", re.MULTILINE)
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 # Some resume builders write UTF-8 text that went through Windows-1252 on the way: "â€“" for
-# "–", "Â·" for "·", "Ã©" for "é", "Â" before a no-break space (45 of the 96 LiveCareer PDFs).
+# "–", "Â·" for "·", "Ã©" for "é", "Â" before a no-break space (45 of the 96 LiveCareer PDFs;
+# 75 with the lost bytes below).
 # A lead character of such a pair followed by a Windows-1252 rendering of a UTF-8 continuation
 # byte is next to impossible in real text, so it gates ftfy (~3 ms on a 6,000-character resume;
 # clean ones only pay for this search).
-_MOJIBAKE_PAIR = re.compile(
-    "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6"
-    "\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
+_CONTINUATION = (
+    "\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6"
+    "\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122"
 )
-# What ftfy leaves of a doubly broken space: a lone "Â" before white space (never a word in
-# any language: "Â" only starts words), "â€" before a zero-width space; also what a page
-# shows when the no-break space after "Â" came out as a plain space.
-_MOJIBAKE_LEFTOVER = re.compile(r"\u00c2(?=[\s\u200b]|$)|\u00e2\u20ac(?=\u200b)")
+_MOJIBAKE_PAIR = re.compile(f"[\u00c2-\u00f4][{_CONTINUATION}]")
+# A three-byte character whose last byte is one of the five Windows-1252 leaves undefined comes
+# out with a zero-width space for it ("ï¼" + ZWSP, a separator in 38 LiveCareer PDFs): which
+# character it was cannot be known, so it goes. Except the "fi" ligature (EF AC 81), the one
+# character of its block whose last byte is undefined there.
+_MOJIBAKE_LOST_FI = "\u00ef\u00ac\u200b"
+_MOJIBAKE_LOST_BYTE = re.compile(f"[\u00e0-\u00ef][{_CONTINUATION}]\u200b")
+# What ftfy leaves of a doubly broken space, and what a page shows when the no-break space after
+# "Â" came out as a plain space: a lone "Â" before white space (never a word in any language:
+# "Â" only starts words).
+_MOJIBAKE_LEFTOVER = re.compile(r"\u00c2(?=[\s\u200b]|$)")
 
 
 def _fix_mojibake(raw: str) -> str:
     if _MOJIBAKE_PAIR.search(raw):
+        raw = _MOJIBAKE_LOST_BYTE.sub("", raw.replace(_MOJIBAKE_LOST_FI, "fi"))
         raw = ftfy.fix_encoding(raw)
     # Also on its own: a page whose only trace is "Â" before a plain space has no pair.
     return _MOJIBAKE_LEFTOVER.sub("", raw)
 
 
+# Typographic ligatures (TeX and many fonts map their glyphs to these code points): "ﬁnance" is
+# "finance" to a reader, and must be to the model and to search.
+_LIGATURES = str.maketrans({chr(c): unicodedata.normalize("NFKC", chr(c)) for c in range(0xFB00, 0xFB07)})
+
+
 def _normalise(raw: str) -> str:
-    text = unicodedata.normalize("NFC", _fix_mojibake(raw))
+    text = unicodedata.normalize("NFC", _fix_mojibake(raw)).translate(_LIGATURES)
     text = _LINE_BREAKS.sub("\n", text)
     text = _REMOVE.sub("", text)
     text = _SPACES.sub(" ", text)
