@@ -26,7 +26,8 @@ Decisions:
   event loop).
 * Messages never contain document content or pypdf's own messages (which may quote
   bytes of the file): only the exception class name and counts.
-* Plain extraction mode, not layout mode: layout mode lost two-column reading order.
+* Plain extraction mode, not layout mode: layout mode lost two-column reading order. A page
+  whose two columns are written row by row is read column by column (``vitae/pdf_columns.py``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from pypdf import PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadWarning
 
 from vitae import pdf_content
+from vitae.pdf_columns import PieceCollector, reading_order
 
 if TYPE_CHECKING:
     from vitae.settings import Settings
@@ -351,13 +353,17 @@ def extract_text(data: bytes, limits: ExtractionLimits) -> ExtractedText:
     clean_pages: list[str] = []
     total_chars = 0
     for index in range(page_count):
+        pieces = PieceCollector()
         try:
-            raw = reader.pages[index].extract_text(extraction_mode="plain")
+            page = reader.pages[index]
+            raw = page.extract_text(extraction_mode="plain", visitor_text=pieces)
+            width = float(page.mediabox.width)
         except Exception as exc:
             raise _fail(
                 ErrorCode.PDF_MALFORMED,
                 f"page {index + 1} of {page_count} could not be read ({type(exc).__name__})",
             ) from None
+        raw = reading_order(pieces, width) or raw
         clean = _normalise(raw)
         raw_pages.append(raw)
         if clean:
