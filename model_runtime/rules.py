@@ -51,6 +51,8 @@ _WRAP_RE = re.compile(r"[-/]\n[A-Za-z0-9][^\s<>\"'()]*")
 _STRIP_QUERY_HOSTS = ("indeed.com", "linkedin.com")
 # The domain after an e-mail's "@" ("jane@my-site.com/cv"): never the start of a link.
 _AT_DOMAIN_RE = re.compile(r"@[A-Za-z0-9.-]+")
+# A scheme (or "www.") before what is otherwise an e-mail address, with nothing after it.
+_EMAIL_AS_URL_RE = re.compile(r"(?:https?://|www\.)+[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}[.,;:!?)\]}>'\"/]*")
 
 Match = tuple[str, int, int]  # label, start, end
 
@@ -93,6 +95,8 @@ def find_links(text: str) -> Iterator[Match]:
             if wrap:
                 end = wrap.end()
         lowered = text[start:end].lower()
+        if _EMAIL_AS_URL_RE.fullmatch(lowered):
+            continue  # "http://jane89@gmail.com": an e-mail address that was given a scheme
         if any(host in lowered for host in _STRIP_QUERY_HOSTS) and "?" in lowered:
             end = start + lowered.index("?")
         end = _strip_trailing(text, start, end)

@@ -147,6 +147,9 @@ def test_an_email_domain_is_never_a_link() -> None:
         assert list(find_links(text)) == [], text
         assert "LINK" not in by_label(text)
         assert by_label(text)["EMAIL"]
+    # An address given a scheme is an e-mail address, not a link.
+    assert "LINK" not in by_label("Jane Example\nhttp://jane89@example.com\n")
+    assert by_label("Jane Example\nhttp://jane89@example.com\n")["EMAIL"] == ["jane89@example.com"]
     # A link after the address is still one; a link with an "@" in its path too.
     text = "jane@my-site.com/ github.com/janeex medium.com/@janeex/post\n"
     assert by_label(text)["LINK"] == ["github.com/janeex", "medium.com/@janeex/post"]
