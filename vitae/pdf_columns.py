@@ -3,8 +3,8 @@
 pypdf's plain extraction follows the content stream and starts a new line when the baseline
 moves. That is right for a page written column by column (most resume builders), but a page
 written row by row, as tables and many word processors do, comes out with each row's left and
-right cells on one line: "+1 555 010 0199 Acme Analytics, 2019 - Present" puts the phone into
-the employer line. Here the page's text is rebuilt from the pieces pypdf itself emitted (their
+right cells on one line: "+1 555 010 0199 Senior Software Engineer" puts the phone into the
+job title's line. Here the page's text is rebuilt from the pieces pypdf itself emitted (their
 concatenation is exactly its output), each with its position: where a run of lines has a
 gutter, an x position that no piece crosses, and both sides hold text, the left column's lines
 come first, then the right column's.
