@@ -889,3 +889,25 @@ def test_a_college_line_ending_in_a_function_word_does_not_grow() -> None:
     text = "EDUCATION\nUniversity of\nLakeview\n"
     doc, ent = _entities_of(text)
     assert [e.text for e in P.whole_college_lines(text, doc, [ent("COLLEGE", "University")])] == ["University"]
+
+
+def test_the_headline_employer_after_the_title_is_a_company() -> None:
+    def companies(text: str, *taken: tuple[str, str]) -> list[str]:
+        doc, ent = _entities_of(text)
+        entities = [ent("NAME", "Dana Whitfield"), *(ent(label, value) for label, value in taken)]
+        return [e.text for e in P.headline_company(text, doc, entities) if e.label == "COMPANY"]
+
+    title = ("DESIGNATION", "Field Engineer")
+    assert companies("Dana Whitfield\nField Engineer - Brightwater Labs\nLakeview, Oregon\n", title) == [
+        "Brightwater Labs"
+    ]
+    # Nothing without the title filling the part before the dash, or with an entity after it.
+    assert companies("Dana Whitfield\nField Engineer - Brightwater Labs\n") == []
+    assert companies("Dana Whitfield\nSenior Field Engineer - Brightwater Labs\n", title) == []
+    assert companies("Dana Whitfield\nField Engineer - Brightwater Labs\n", title, ("COMPANY", "Brightwater")) == [
+        "Brightwater"
+    ]
+    # A place and the job board's contact line, a second dash, digits: no employer.
+    assert companies("Dana Whitfield\nField Engineer - Email me on Indeed\n", title) == []
+    assert companies("Dana Whitfield\nField Engineer - Brightwater - Lakeview\n", title) == []
+    assert companies("Dana Whitfield\nField Engineer - 5 years\n", title) == []
