@@ -911,3 +911,18 @@ def test_the_headline_employer_after_the_title_is_a_company() -> None:
     assert companies("Dana Whitfield\nField Engineer - Email me on Indeed\n", title) == []
     assert companies("Dana Whitfield\nField Engineer - Brightwater - Lakeview\n", title) == []
     assert companies("Dana Whitfield\nField Engineer - 5 years\n", title) == []
+
+
+def test_titles_in_tool_sections_are_no_titles() -> None:
+    text = (
+        "Dana Whitfield\nWORK EXPERIENCE\nField Engineer\nBrightwater Labs\n"
+        "PROJECTS\nSolar Survey\nField Engineer - Survey Team\nTECHNICAL SKILLS\nMapping tools\n"
+        "Military Experience\nRadio Operator\n"
+    )
+    doc, ent = _entities_of(text)
+    entities = [ent("DESIGNATION", "Field Engineer"), ent("DESIGNATION", "Field Engineer", 1)]
+    entities += [ent("DESIGNATION", "Radio Operator")]
+    kept = P.names_are_not_titles(text, doc, entities)
+    # The project's role line goes; the entry's title and the one under a template experience
+    # header (which the section lexicon does not know) stay.
+    assert [(e.text, e.start) for e in kept] == [(e.text, e.start) for e in (entities[0], entities[2])]
