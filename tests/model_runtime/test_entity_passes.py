@@ -926,3 +926,16 @@ def test_titles_in_tool_sections_are_no_titles() -> None:
     # The project's role line goes; the entry's title and the one under a template experience
     # header (which the section lexicon does not know) stay.
     assert [(e.text, e.start) for e in kept] == [(e.text, e.start) for e in (entities[0], entities[2])]
+
+
+def test_degree_abbreviations_are_no_titles() -> None:
+    text = "Dana Whitfield - B.Tech Mechanical - 4 years\nEngineering Systems\nMBA Program Manager\n"
+    doc, ent = _entities_of(text)
+    entities = [
+        ent("DESIGNATION", "B.Tech Mechanical"),
+        ent("DESIGNATION", "Engineering Systems"),
+        ent("DESIGNATION", "MBA Program Manager"),
+    ]
+    kept = P.names_are_not_titles(text, doc, entities)
+    # A degree abbreviation without an occupation word goes; a line of work and a title stay.
+    assert [e.text for e in kept] == ["Engineering Systems", "MBA Program Manager"]
