@@ -939,3 +939,17 @@ def test_degree_abbreviations_are_no_titles() -> None:
     kept = P.names_are_not_titles(text, doc, entities)
     # A degree abbreviation without an occupation word goes; a line of work and a title stay.
     assert [e.text for e in kept] == ["Engineering Systems", "MBA Program Manager"]
+
+
+def test_an_experience_section_opening_with_an_employer_line_gives_its_company() -> None:
+    def employer(rest: str) -> list[str]:
+        text = f"Dana Whitfield\n\nWORK EXPERIENCE\n\n{rest}"
+        doc, _ent = _entities_of(text)
+        return [e.text for e in P.first_entry_employer(text, doc, [])]
+
+    assert employer("Brightwater Labs -\n\nMarch 2015 to 2017\n") == ["Brightwater Labs"]
+    assert employer("Brightwater Labs -  Lakeview, Oregon -\n\nMarch 2015 to 2017\n") == ["Brightwater Labs"]
+    # No date next, a place alone or a title line first: nothing.
+    assert employer("Brightwater Labs -\n\nBuilt survey tools.\n") == []
+    assert employer("Pune, Maharashtra -\n\nMarch 2015 to 2017\n") == []
+    assert employer("Field Engineer\n\nBrightwater Labs -\n\nMarch 2015 to 2017\n") == []
