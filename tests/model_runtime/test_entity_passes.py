@@ -953,3 +953,14 @@ def test_an_experience_section_opening_with_an_employer_line_gives_its_company()
     assert employer("Brightwater Labs -\n\nBuilt survey tools.\n") == []
     assert employer("Pune, Maharashtra -\n\nMarch 2015 to 2017\n") == []
     assert employer("Field Engineer\n\nBrightwater Labs -\n\nMarch 2015 to 2017\n") == []
+
+
+def test_list_items_are_no_titles() -> None:
+    text = "WORK EXPERIENCE\nQuill Writer, Sheet Maker, Slide Deck, Mail\nRegional Sales, Retail, Online Accounts\n"
+    doc, ent = _entities_of(text)
+    entities = [ent("DESIGNATION", "Sheet Maker"), ent("DESIGNATION", "Regional Sales, Retail, Online Accounts")]
+    kept = P.names_are_not_titles(text, doc, entities)
+    # An item of a list line without an occupation word goes; "Quill Writer" would be a title.
+    assert [e.text for e in kept] == []
+    kept = P.names_are_not_titles(text, doc, [ent("DESIGNATION", "Quill Writer")])
+    assert [e.text for e in kept] == ["Quill Writer"]
