@@ -964,3 +964,22 @@ def test_list_items_are_no_titles() -> None:
     assert [e.text for e in kept] == []
     kept = P.names_are_not_titles(text, doc, [ent("DESIGNATION", "Quill Writer")])
     assert [e.text for e in kept] == ["Quill Writer"]
+
+
+def test_titles_and_companies_in_summary_sentences_are_dropped() -> None:
+    text = (
+        "Dana Whitfield\nField Engineer - Brightwater Labs\nLakeview, Oregon\n\n"
+        "Survey engineer in Harbor Mapping Ltd, Lakeview.\nSurvey Lead\n"
+    )
+    doc, ent = _entities_of(text)
+    entities = [
+        ent("NAME", "Dana Whitfield"),
+        ent("DESIGNATION", "Field Engineer"),
+        ent("COMPANY", "Brightwater Labs"),
+        ent("DESIGNATION", "Survey engineer"),
+        ent("COMPANY", "Harbor Mapping Ltd"),
+        ent("DESIGNATION", "Survey Lead"),
+    ]
+    kept = P.no_entries_in_summary_sentences(text, doc, entities)
+    # The headline's and a title line's stay; the summary sentence's go.
+    assert [e.text for e in kept] == ["Dana Whitfield", "Field Engineer", "Brightwater Labs", "Survey Lead"]
