@@ -889,3 +889,28 @@ def test_a_college_line_ending_in_a_function_word_does_not_grow() -> None:
     text = "EDUCATION\nUniversity of\nLakeview\n"
     doc, ent = _entities_of(text)
     assert [e.text for e in P.whole_college_lines(text, doc, [ent("COLLEGE", "University")])] == ["University"]
+
+
+def test_only_the_first_school_is_a_college() -> None:
+    text = (
+        "EDUCATION\nB.Sc in Physics\nLakemont University\n2014\n"
+        "HSC\nRiverbend Junior College\n2011\nSSC\nMaple Grove High School\n2009\n"
+    )
+    doc, ent = _entities_of(text)
+    entities = [
+        ent("COLLEGE", "Lakemont University"),
+        ent("COLLEGE", "Riverbend Junior College"),
+        ent("COLLEGE", "Maple Grove High School"),
+        ent("DEGREE", "HSC"),
+        ent("DEGREE", "SSC"),
+    ]
+    found = P.one_school_college(text, doc, entities)
+    # The 10th-standard school under the 12th's is dropped; degrees and other colleges stay.
+    assert sorted((e.label, e.text) for e in found) == [
+        ("COLLEGE", "Lakemont University"),
+        ("COLLEGE", "Riverbend Junior College"),
+        ("DEGREE", "HSC"),
+        ("DEGREE", "SSC"),
+    ]
+    # A single school is kept.
+    assert len(P.one_school_college(text, doc, entities[1:2])) == 1
