@@ -914,3 +914,28 @@ def test_only_the_first_school_is_a_college() -> None:
     ]
     # A single school is kept.
     assert len(P.one_school_college(text, doc, entities[1:2])) == 1
+
+
+def test_an_examining_board_is_no_college_beside_an_institution() -> None:
+    text = (
+        "EDUCATION\nB.Sc in Physics\nLakemont University\n2014\n"
+        "HSC\nNorthland State -  Riverton\n2011\nSSC\nBoard of Secondary Education\n2009\n"
+        "Diploma in Mechanics\nBoard of Technical Education\n2016\n"
+    )
+    doc, ent = _entities_of(text)
+    entities = [
+        ent("COLLEGE", "Lakemont University"),
+        ent("COLLEGE", "Northland State"),
+        ent("COLLEGE", "Board of Secondary Education"),
+        ent("COLLEGE", "Board of Technical Education"),
+    ]
+    found = P.no_board_colleges(text, doc, entities)
+    # A school board and a state under a school-leaving line go; a technical board stays.
+    assert sorted(e.text for e in found) == ["Board of Technical Education", "Lakemont University"]
+    # A board that is the only institution named is kept.
+    assert len(P.no_board_colleges(text, doc, entities[2:3])) == 1
+    # "... State" outside a school-leaving entry is a university's name.
+    text = "EDUCATION\nB.Sc in Physics\nNorthland State\n2014\n"
+    doc, ent = _entities_of(text)
+    entities = [ent("COLLEGE", "Northland State"), ent("COLLEGE", "Physics")]
+    assert len(P.no_board_colleges(text, doc, entities)) == 2
