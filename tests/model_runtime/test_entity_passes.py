@@ -939,3 +939,11 @@ def test_an_examining_board_is_no_college_beside_an_institution() -> None:
     doc, ent = _entities_of(text)
     entities = [ent("COLLEGE", "Northland State"), ent("COLLEGE", "Physics")]
     assert len(P.no_board_colleges(text, doc, entities)) == 2
+
+
+def test_an_institution_word_joined_by_a_dot_names_a_college() -> None:
+    text = "EDUCATION\nB.Sc in Physics\n\nLakemont University\n\n2014\n\nriverbend jr.college\n\n2011\n"
+    doc, ent = _entities_of(text)
+    entities = [ent("DEGREE", "B.Sc in Physics"), ent("COLLEGE", "Lakemont University")]
+    found = P.institution_name_lines(text, doc, entities)
+    assert sorted(e.text for e in found if e.label == "COLLEGE") == ["Lakemont University", "riverbend jr.college"]
