@@ -1163,6 +1163,10 @@ def _degree_key(word: str) -> str:
     return word.lower().strip(",;:()'’").replace(".", "").replace("-", "")
 
 
+# A degree abbreviation written apart: "B. Tech", "B- Tech", "M. Sc" ("btech", "msc").
+_SPACED_DEGREE_RE = re.compile(r"([A-Za-z])\s*[.-]\s+([A-Za-z]+)\.?(?![\w.])")
+
+
 def degree_word_lines(text: str, doc: Document, entities: list[Entity]) -> list[Entity]:
     """In the education section, a line the tagger found nothing on that starts with a degree
     word ("B.C.A", "B-TECH", "BSc in Physics") and holds no digit is a degree line, whole (as
@@ -1173,7 +1177,13 @@ def degree_word_lines(text: str, doc: Document, entities: list[Entity]) -> list[
     0.7953 -> 0.7980); with school lines 0.777 / 0.783. Runs before the institution passes, so
     that :func:`institution_name_lines` sees the degrees it adds ("BE" / "" / "HVU": the short
     name under a degree is its college): 5-fold CV COLLEGE 0.7893 -> 0.7936, micro 0.8158 ->
-    0.8161 (order seed 1: COLLEGE 0.7834 -> 0.7877, micro 0.8080 -> 0.8082)."""
+    0.8161 (order seed 1: COLLEGE 0.7834 -> 0.7877, micro 0.8080 -> 0.8082).
+
+    A degree abbreviation written apart ("B. Tech in ...", "B- Tech", "M. Sc": the two parts
+    join to a degree word) starts a degree line too, and the tagger's fragments of it ("B" a
+    college and "Tech" a degree, or "B- Tech" a college) give way to the whole line: 5-fold CV
+    DEGREE .7962 -> .8015, COLLEGE .8095 -> .8117, micro .8226 -> .8232 (order seed 1: DEGREE
+    .7906 -> .7973, COLLEGE .8079 -> .8101, micro .8138 -> .8144)."""
     lines = education_lines(text)
     if not lines:
         return entities
@@ -1185,8 +1195,17 @@ def degree_word_lines(text: str, doc: Document, entities: list[Entity]) -> list[
         words = text[a:b].split()
         if not words or len(words) > DEGREE_LINE_MAX_WORDS or re.search(r"\d", text[a:b]):
             continue
-        if _degree_key(words[0]) not in _DEGREE_KEYS or is_school_level(text[a:b]):
+        spaced = _SPACED_DEGREE_RE.match(text, a, b)
+        if spaced and (spaced.group(1) + spaced.group(2)).lower() not in _DEGREE_KEYS:
+            spaced = None
+        if (not spaced and _degree_key(words[0]) not in _DEGREE_KEYS) or is_school_level(text[a:b]):
             continue
+        if spaced:
+            # The tagger's fragments of a spaced abbreviation ("B" / "Tech" of "B- Tech").
+            fragments = {
+                id(e) for e in entities if e.label in ("DEGREE", "COLLEGE") and e.start < spaced.end() and e.end > a
+            }
+            entities = [e for e in entities if id(e) not in fragments]
         if any(e.start < end and e.end > start for e in entities):
             continue
         a, b = trim_entity_span(text, a, b)

@@ -947,3 +947,20 @@ def test_an_institution_word_joined_by_a_dot_names_a_college() -> None:
     entities = [ent("DEGREE", "B.Sc in Physics"), ent("COLLEGE", "Lakemont University")]
     found = P.institution_name_lines(text, doc, entities)
     assert sorted(e.text for e in found if e.label == "COLLEGE") == ["Lakemont University", "riverbend jr.college"]
+
+
+def test_a_degree_abbreviation_written_apart_starts_a_degree_line() -> None:
+    text = "EDUCATION\nB- Tech\n\nLakemont University\n\nM. Sc in Applied Physics\n\nHill Valley University\n"
+    doc, ent = _entities_of(text)
+    # The tagger's fragments of "B- Tech" give way to the whole line; "M. Sc ..." is found.
+    entities = [ent("COLLEGE", "B"), ent("DEGREE", "Tech"), ent("COLLEGE", "Lakemont University")]
+    found = P.degree_word_lines(text, doc, entities)
+    assert sorted((e.label, e.text) for e in found) == [
+        ("COLLEGE", "Lakemont University"),
+        ("DEGREE", "B- Tech"),
+        ("DEGREE", "M. Sc in Applied Physics"),
+    ]
+    # A name with an initial is no degree ("A. Lakemont" does not join to a degree word).
+    text = "EDUCATION\nA. Lakemont Institute\n"
+    doc, ent = _entities_of(text)
+    assert P.degree_word_lines(text, doc, []) == []
