@@ -983,3 +983,78 @@ def test_titles_and_companies_in_summary_sentences_are_dropped() -> None:
     kept = P.no_entries_in_summary_sentences(text, doc, entities)
     # The headline's and a title line's stay; the summary sentence's go.
     assert [e.text for e in kept] == ["Dana Whitfield", "Field Engineer", "Brightwater Labs", "Survey Lead"]
+
+
+def test_only_the_first_school_is_a_college() -> None:
+    text = (
+        "EDUCATION\nB.Sc in Physics\nLakemont University\n2014\n"
+        "HSC\nRiverbend Junior College\n2011\nSSC\nMaple Grove High School\n2009\n"
+    )
+    doc, ent = _entities_of(text)
+    entities = [
+        ent("COLLEGE", "Lakemont University"),
+        ent("COLLEGE", "Riverbend Junior College"),
+        ent("COLLEGE", "Maple Grove High School"),
+        ent("DEGREE", "HSC"),
+        ent("DEGREE", "SSC"),
+    ]
+    found = P.one_school_college(text, doc, entities)
+    # The 10th-standard school under the 12th's is dropped; degrees and other colleges stay.
+    assert sorted((e.label, e.text) for e in found) == [
+        ("COLLEGE", "Lakemont University"),
+        ("COLLEGE", "Riverbend Junior College"),
+        ("DEGREE", "HSC"),
+        ("DEGREE", "SSC"),
+    ]
+    # A single school is kept.
+    assert len(P.one_school_college(text, doc, entities[1:2])) == 1
+
+
+def test_an_examining_board_is_no_college_beside_an_institution() -> None:
+    text = (
+        "EDUCATION\nB.Sc in Physics\nLakemont University\n2014\n"
+        "HSC\nNorthland State -  Riverton\n2011\nSSC\nBoard of Secondary Education\n2009\n"
+        "Diploma in Mechanics\nBoard of Technical Education\n2016\n"
+    )
+    doc, ent = _entities_of(text)
+    entities = [
+        ent("COLLEGE", "Lakemont University"),
+        ent("COLLEGE", "Northland State"),
+        ent("COLLEGE", "Board of Secondary Education"),
+        ent("COLLEGE", "Board of Technical Education"),
+    ]
+    found = P.no_board_colleges(text, doc, entities)
+    # A school board and a state under a school-leaving line go; a technical board stays.
+    assert sorted(e.text for e in found) == ["Board of Technical Education", "Lakemont University"]
+    # A board that is the only institution named is kept.
+    assert len(P.no_board_colleges(text, doc, entities[2:3])) == 1
+    # "... State" outside a school-leaving entry is a university's name.
+    text = "EDUCATION\nB.Sc in Physics\nNorthland State\n2014\n"
+    doc, ent = _entities_of(text)
+    entities = [ent("COLLEGE", "Northland State"), ent("COLLEGE", "Physics")]
+    assert len(P.no_board_colleges(text, doc, entities)) == 2
+
+
+def test_an_institution_word_joined_by_a_dot_names_a_college() -> None:
+    text = "EDUCATION\nB.Sc in Physics\n\nLakemont University\n\n2014\n\nriverbend jr.college\n\n2011\n"
+    doc, ent = _entities_of(text)
+    entities = [ent("DEGREE", "B.Sc in Physics"), ent("COLLEGE", "Lakemont University")]
+    found = P.institution_name_lines(text, doc, entities)
+    assert sorted(e.text for e in found if e.label == "COLLEGE") == ["Lakemont University", "riverbend jr.college"]
+
+
+def test_a_degree_abbreviation_written_apart_starts_a_degree_line() -> None:
+    text = "EDUCATION\nB- Tech\n\nLakemont University\n\nM. Sc in Applied Physics\n\nHill Valley University\n"
+    doc, ent = _entities_of(text)
+    # The tagger's fragments of "B- Tech" give way to the whole line; "M. Sc ..." is found.
+    entities = [ent("COLLEGE", "B"), ent("DEGREE", "Tech"), ent("COLLEGE", "Lakemont University")]
+    found = P.degree_word_lines(text, doc, entities)
+    assert sorted((e.label, e.text) for e in found) == [
+        ("COLLEGE", "Lakemont University"),
+        ("DEGREE", "B- Tech"),
+        ("DEGREE", "M. Sc in Applied Physics"),
+    ]
+    # A name with an initial is no degree ("A. Lakemont" does not join to a degree word).
+    text = "EDUCATION\nA. Lakemont Institute\n"
+    doc, ent = _entities_of(text)
+    assert P.degree_word_lines(text, doc, []) == []
