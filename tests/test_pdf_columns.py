@@ -24,6 +24,9 @@ SIDEBAR = [
     "EDUCATION",
     "BSc Computer Science",
     "State University, 2014",
+    "",
+    "LANGUAGES",
+    "English, Spanish",
 ]
 MAIN = [
     "EXPERIENCE",
@@ -95,6 +98,28 @@ def test_one_column_with_right_aligned_dates_is_left_alone() -> None:
         rows += [(15, title), (150, dates), (15, company), (15, "Built internal tools."), (15, "Ran the on-call rota.")]
     data = _pdf(rows)
     assert extract_text(data, LIMITS).text == _plain(data).strip("\n")
+
+
+def test_a_label_value_table_keeps_each_label_on_its_value_line() -> None:
+    # Europass-like: dates and field names on the left, each beside its value's first line.
+    rows = _row_by_row(
+        ["WORK EXPERIENCE", "2019 - Present", "", "", "2014 - 2019", "", "", "EDUCATION", "2010 - 2014"],
+        [
+            "",
+            "Senior Software Engineer, Acme Analytics",
+            "Built data pipelines serving forty teams and",
+            "cut the cloud bill by a third in two years.",
+            "Software Engineer, Globex Corporation",
+            "Maintained the billing platform and its",
+            "PostgreSQL clusters through two migrations.",
+            "",
+            "BSc Computer Science, State University",
+        ],
+    )
+    data = _pdf(rows)
+    text = extract_text(data, LIMITS).text
+    assert text == _plain(data).strip("\n")
+    assert "2019 - Present Senior Software Engineer, Acme Analytics" in text
 
 
 def test_columns_written_one_after_the_other_are_left_alone() -> None:

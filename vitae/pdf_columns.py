@@ -2,17 +2,18 @@
 
 pypdf's plain extraction follows the content stream and starts a new line when the baseline
 moves. That is right for a page written column by column (most resume builders), but a page
-written row by row, as tables and many word processors do, comes out with each row's left and
-right cells on one line: "+1 555 010 0199 Senior Software Engineer" puts the phone into the
+written line by line across both columns (some PDF printers sort text that way) comes out with
+each row's left and right cells on one line: "+1 555 010 0199 Senior Software Engineer" puts the phone into the
 job title's line. Here the page's text is rebuilt from the pieces pypdf itself emitted (their
 concatenation is exactly its output), each with its position: where a run of lines has a
 gutter, an x position that no piece crosses, and both sides hold text, the left column's lines
 come first, then the right column's.
 
 Conservative on purpose, because a false split scrambles a page that was fine: a run counts
-only with at least three lines holding both columns, a left column that goes on alone, and a
-right column that holds prose (five words or more) on two lines, one of them with the left side
-empty. A one-column page with right-aligned dates has no such lines, so it is never split.
+only with at least three lines holding both columns, a left column that goes on alone for three
+lines in a row, and a right column that holds prose (five words or more) on two lines, one of
+them with the left side empty. A one-column page with right-aligned dates has no such lines, and
+a label-value table (Europass) no such left run, so neither is ever split.
 Widths are estimated from the font size (pypdf hands out no glyph widths here), generously, so
 long lines count as crossing.
 """
@@ -31,7 +32,11 @@ _CHAR_WIDTH_EM = 0.6
 _GUTTER_RANGE = (0.25, 0.75)
 _MAX_CANDIDATES = 8
 _MIN_SPLIT_LINES = 3
-_MIN_LEFT_ONLY_LINES = 1
+# The left column going on alone for this many lines in a row (blank lines aside): a sidebar
+# longer than the row it shares. A label-value table (Europass: dates or field names on the
+# left, each beside the first line of its value) has single left-only lines at most, its
+# headings, and must keep each label on its value's line.
+_MIN_LEFT_ONLY_RUN = 3
 # Prose: a right side of this many words or more (a right-aligned date has at most four:
 # "Jan 2019 - Present"). Lines whose right side is prose, and of those, lines with the right
 # side alone (the right column going on where the left one has nothing on that row).
@@ -83,14 +88,15 @@ class _Block:
     start: int
     stop: int
     split: int = 0
-    left_only: int = 0
+    left_only_run: int = 0
+    longest_left_only_run: int = 0
     right_prose: int = 0
     right_prose_alone: int = 0
 
     def qualifies(self) -> bool:
         return (
             self.split >= _MIN_SPLIT_LINES
-            and self.left_only >= _MIN_LEFT_ONLY_LINES
+            and self.longest_left_only_run >= _MIN_LEFT_ONLY_RUN
             and self.right_prose >= _MIN_RIGHT_PROSE_LINES
             and self.right_prose_alone >= _MIN_RIGHT_PROSE_ALONE_LINES
         )
@@ -125,11 +131,14 @@ def _blocks(lines: list[list[_Piece]], gutter: float) -> list[_Block]:
         block.stop = i + 1
         prose = len(right.split()) >= _PROSE_WORDS
         block.right_prose += prose
+        if left and not right:
+            block.left_only_run += 1
+            block.longest_left_only_run = max(block.longest_left_only_run, block.left_only_run)
+        elif right:
+            block.left_only_run = 0
         if left and right:
             block.split += 1
-        elif left:
-            block.left_only += 1
-        elif prose:
+        elif prose and not left:
             block.right_prose_alone += 1
     if block is not None and block.qualifies():
         found.append(block)
