@@ -122,6 +122,34 @@ _YOE_AFTER_RE = re.compile(
 _YOE_BARE_RE = re.compile(r"(?<![\w.])(\d{1,2}(?:\.\d{1,2})?\s*\+)(?=\s*(?:experience|exp)\b)", re.IGNORECASE)
 
 
+# Sections that describe work: a link there names a project demo or an employer's site.
+_WORK_SECTIONS = frozenset({"experience", "projects"})
+
+
+def _on_profile_site(url: str) -> bool:
+    host = url.lower().split("://", 1)[-1].split("/", 1)[0]
+    return any(host == site or host.endswith("." + site) for site in _KNOWN_HOSTS)
+
+
+def _not_the_candidates(text: str, links: list[Match]) -> set[Match]:
+    """The links that are not the candidate's own: under an experience or projects header a
+    link counts only on a profile site (LinkedIn, GitHub, Indeed, ...), because there
+    "jane.dev/shop: an e-commerce portal" or "(acme.com)" is a project's or an employer's
+    address. On the training split's 126 resumes the annotated links lose none (110 of 111
+    found either way) and the false ones go from 37 to 27 (F1 .853 -> .887); the rest are
+    LinkedIn, GitHub and Behance profiles the annotators did not mark (kept: recruiters want
+    them) and Indeed profiles of resumes without any link marked."""
+    if not links:
+        return set()
+    sections, starts = line_sections(text), line_starts(text)
+    return {
+        link
+        for link in links
+        if sections[bisect.bisect_right(starts, link[1]) - 1] in _WORK_SECTIONS
+        and not _on_profile_site(text[link[1] : link[2]])
+    }
+
+
 def find_years_of_experience(text: str) -> Iterator[Match]:
     """ "5 years of experience", "3.5+ yrs of IT experience", "total experience of 4 years",
     "6+ Exp"."""
@@ -155,6 +183,9 @@ def find_rule_entities(text: str) -> list[Match]:
             if free(start, end):
                 taken.append((start, end))
                 out.append((label, start, end))
+    # Dropped only now: a project's link still keeps its digits from being read as a phone.
+    dropped = _not_the_candidates(text, [m for m in out if m[0] == "LINK"])
+    out = [m for m in out if m not in dropped]
     out.sort(key=lambda m: m[1])
     return out
 

@@ -155,6 +155,31 @@ def test_an_email_domain_is_never_a_link() -> None:
     assert by_label(text)["LINK"] == ["github.com/janeex", "medium.com/@janeex/post"]
 
 
+def test_work_sections_keep_only_profile_links() -> None:
+    text = (
+        "Jane Example\n"
+        "janeexample.dev/portfolio\n"
+        "WORK EXPERIENCE\n"
+        "Web Developer\n"
+        "Acme Corp (acme-widgets.com)\n"
+        "• janeexample.dev/shop: an e-commerce portal\n"
+        "www.linkedin.com/in/jane-example\n"
+        "PROJECTS\n"
+        "Bus booking - busdemo.example.org/book\n"
+        "https://github.com/janeex/bus\n"
+        "PERSONAL DETAILS\n"
+        "Blog: https://janeexample.wordpress.com\n"
+    )
+    # The header's and the personal section's links are the candidate's; in the work sections
+    # only the profile sites are, not a project demo or the employer's site.
+    assert by_label(text)["LINK"] == [
+        "janeexample.dev/portfolio",
+        "www.linkedin.com/in/jane-example",
+        "https://github.com/janeex/bus",
+        "https://janeexample.wordpress.com",
+    ]
+
+
 def test_school_entries_by_school_names_and_board_spellings() -> None:
     from model_runtime.rules import find_graduation_years, is_school_level
     from model_runtime.text import line_starts
