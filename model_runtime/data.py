@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .entities import LABELS
 from .text import normalize_value
@@ -208,63 +209,113 @@ def _doc_key(text: str) -> str:
     return " ".join(text.split())[:500]
 
 
+class DataFormatError(ValueError):
+    """A data file that is not in the format it was given as; the message names file and row."""
+
+
+def _dataturks_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(row number, row) of a DataTurks export: JSON lines as published, or one JSON array."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if text.lstrip().startswith("["):
+        try:
+            rows = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DataFormatError(f"{path}: not a JSON array ({exc.msg}, line {exc.lineno})") from None
+        numbered = list(enumerate(rows))
+    else:
+        numbered = []
+        # Split at "\n" only, as a file object does: the row numbers name the documents
+        # ("dataturks-<row>"), and str.splitlines would also split at U+2028 inside a string.
+        for line_no, line in enumerate(text.split("\n")):
+            if not line.strip():
+                continue
+            try:
+                numbered.append((line_no, json.loads(line)))
+            except json.JSONDecodeError as exc:
+                raise DataFormatError(f"{path}:{line_no + 1}: not a JSON object ({exc.msg})") from None
+    for row_no, row in numbered:
+        if not isinstance(row, dict):
+            raise DataFormatError(f"{path}: row {row_no + 1} is a {type(row).__name__}, not a JSON object")
+        yield row_no, row
+
+
+def _point_offsets(point: Any) -> tuple[int, int, str] | None:
+    """(start, exclusive end, text) of an annotation point; ``None`` when it has no usable offsets."""
+    if not isinstance(point, dict):
+        return None
+    try:
+        start, end = int(point["start"]), int(point["end"]) + 1  # DataTurks' end is inclusive
+    except (KeyError, TypeError, ValueError):
+        return None
+    text = point.get("text")
+    return (start, end, text) if isinstance(text, str) and start >= 0 else None
+
+
 def load_dataturks(path: Path, stats: RepairStats | None = None, *, propagate_labels: bool = True) -> list[LabeledDoc]:
+    """Documents of a DataTurks export, offsets repaired (module docstring). A row that is not a
+    JSON object raises :class:`DataFormatError`; an annotation point without usable offsets is
+    counted as dropped."""
     stats = stats or RepairStats()
     docs: list[LabeledDoc] = []
     seen: set[str] = set()
-    with path.open(encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh):
-            if not line.strip():
+    for line_no, row in _dataturks_rows(path):
+        content = row.get("content")
+        if not isinstance(content, str):
+            continue
+        key = _doc_key(content)
+        if not content or key in seen:
+            continue
+        seen.add(key)
+        raw: list[Span] = []
+        for ann in row.get("annotation") or []:
+            if not isinstance(ann, dict):
                 continue
-            row = json.loads(line)
-            content: str = row.get("content") or ""
-            key = _doc_key(content)
-            if not content or key in seen:
+            given = ann.get("label") or []
+            given = [given] if isinstance(given, str) else given
+            labels = [DATATURKS_LABELS[x] for x in given if isinstance(x, str) and x in DATATURKS_LABELS]
+            if not labels:
                 continue
-            seen.add(key)
-            raw: list[Span] = []
-            for ann in row.get("annotation") or []:
-                labels = [DATATURKS_LABELS[x] for x in ann.get("label") or [] if x in DATATURKS_LABELS]
-                if not labels:
+            label = labels[0]
+            for point in ann.get("points") or []:
+                stats.spans_in += 1
+                offsets = _point_offsets(point)
+                if offsets is None:
+                    stats.dropped += 1
                     continue
-                label = labels[0]
-                for point in ann.get("points") or []:
-                    stats.spans_in += 1
-                    span_text = point.get("text") or ""
-                    start, end = (
-                        int(point["start"]),
-                        int(point["end"]) + 1,
-                    )  # end is inclusive
-                    if content[start:end] == span_text:
-                        stats.exact += 1
-                    else:
-                        located = relocate_fuzzy(content, span_text, start)
-                        if located is None:
-                            stats.dropped += 1
-                            continue
-                        stats.relocated += 1
-                        start, end = located
-                    if label == "SKILL":
-                        raw.extend(("SKILL", s, e) for s, e in split_skill_block(content, start, end))
-                    else:
-                        s, e = _strip_span(content, start, end)
-                        if e > s:
-                            raw.append((label, s, e))
-            spans = resolve_overlaps(raw)
-            stats.overlaps_removed += len(set(raw)) - len(spans)
-            gold = list(spans)
-            if propagate_labels:
-                spans = propagate(content, spans)
-                stats.propagated += len(spans) - len(gold)
-            docs.append(
-                LabeledDoc(
-                    doc_id=f"dataturks-{line_no}",
-                    text=content,
-                    spans=spans,
-                    annotated=frozenset(DATATURKS_LABELS.values()),
-                    source="dataturks",
-                )
+                start, end, span_text = offsets
+                if content[start:end] == span_text:
+                    stats.exact += 1
+                else:
+                    located = relocate_fuzzy(content, span_text, start)
+                    if located is None:
+                        stats.dropped += 1
+                        continue
+                    stats.relocated += 1
+                    start, end = located
+                if label == "SKILL":
+                    raw.extend(("SKILL", s, e) for s, e in split_skill_block(content, start, end))
+                else:
+                    s, e = _strip_span(content, start, end)
+                    if e > s:
+                        raw.append((label, s, e))
+        spans = resolve_overlaps(raw)
+        stats.overlaps_removed += len(set(raw)) - len(spans)
+        gold = list(spans)
+        if propagate_labels:
+            spans = propagate(content, spans)
+            stats.propagated += len(spans) - len(gold)
+        docs.append(
+            LabeledDoc(
+                doc_id=f"dataturks-{line_no}",
+                text=content,
+                spans=spans,
+                annotated=frozenset(DATATURKS_LABELS.values()),
+                source="dataturks",
             )
+        )
     return docs
 
 

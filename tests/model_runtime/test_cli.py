@@ -176,6 +176,17 @@ def test_evaluation_numbers_on_hand_made_set(tmp_path: Path) -> None:
     assert next(iter(labels)) == "NAME"  # canonical label order
 
 
+def test_model_evaluate_refuses_a_malformed_file_in_one_line(
+    served: ModelRegistry, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _write_set(tmp_path / "tiny.jsonl")
+    data.write_text(data.read_text(encoding="utf-8") + '{"content": "cut off\n', encoding="utf-8")
+    code = main(["model", "evaluate", "--data", str(data)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: ") and "tiny.jsonl:3: not a JSON object" in err and "Traceback" not in err
+
+
 def test_model_evaluate_cli(
     served: ModelRegistry, tmp_path: Path, capsys: pytest.CaptureFixture[str], tiny_result: TrainResult
 ) -> None:

@@ -3,7 +3,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from model_runtime.data import (
+    DataFormatError,
+    RepairStats,
     load_dataturks,
     propagate,
     relocate,
@@ -70,6 +74,37 @@ def test_dataturks_defects_repaired(tmp_path: Path) -> None:
         ("SKILL", "Java"),
         ("SKILL", "Python"),
     ]
+
+
+def test_dataturks_bad_rows_fail_with_their_line_and_bad_points_are_dropped(tmp_path: Path) -> None:
+    good = {
+        "content": "Jane Doe\n",
+        "annotation": [{"label": ["Name"], "points": [{"start": 0, "end": 7, "text": "Jane Doe"}]}],
+    }
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps(good) + "\n\n{not json\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"bad.jsonl:3: not a JSON object"):
+        load_dataturks(path)
+    path.write_text(json.dumps(good) + "\n[1, 2]\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match="row 2 is a list"):
+        load_dataturks(path)
+
+    # One JSON array is read like JSON lines; points without usable offsets are dropped and
+    # counted, annotations of another shape are skipped.
+    odd = {
+        "content": "Ann Lee\nAcme\n",
+        "annotation": [
+            {"label": "Name", "points": [{"start": 0, "end": 6, "text": "Ann Lee"}]},
+            {"label": ["Companies worked at"], "points": [{"start": "x", "end": 11, "text": "Acme"}, {"end": 3}]},
+            "stray",
+        ],
+    }
+    path = tmp_path / "array.json"
+    path.write_text(json.dumps([good, odd, {"content": None}]), encoding="utf-8")
+    stats = RepairStats()
+    docs = load_dataturks(path, stats)
+    assert [sorted(d.text[s:e] for _, s, e in d.spans) for d in docs] == [["Jane Doe"], ["Ann Lee"]]
+    assert stats.dropped == 2
 
 
 def test_cross_validation_reports_per_label_mean_and_std(tmp_path: Path) -> None:

@@ -346,6 +346,7 @@ def _gate_dry_run(registry: Any, args: argparse.Namespace, settings: Any) -> int
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from model_runtime.data import DataFormatError
     from model_runtime.evaluation import evaluation_report, load_eval_docs
     from vitae.settings import get_settings
 
@@ -359,7 +360,11 @@ def _evaluate(args: argparse.Namespace) -> int:
         if not path.is_file():
             print(f"no such file: {path}", file=sys.stderr)
             return 2
-        docs, repair = load_eval_docs(path)
+        try:
+            docs, repair = load_eval_docs(path)
+        except DataFormatError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         data = {"file": str(path), "documents": len(docs), "repair": repair}
     else:
         from model_runtime.promotion import evaluation_set
