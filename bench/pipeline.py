@@ -147,7 +147,7 @@ async def bare_loop(settings: Settings, pdfs: list[Path]) -> dict[str, Any]:
                 "fileId": f"bench-{i}",
                 "jobId": f"bench-{i}",
                 "jobQueuedAt": str(time.time()),
-                **structure_entities(prediction.entities),
+                **structure_entities(prediction.entities, text),
             }
             await blobs.upload(
                 settings.artifacts_container,

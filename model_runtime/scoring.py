@@ -98,7 +98,7 @@ class InProcessScorer:
             model_name=prediction.model_name,
             model_version=prediction.model_version,
             entities=list(prediction.entities),
-            fields=structure_entities(prediction.entities),
+            fields=structure_entities(prediction.entities, text),
             elapsed_ms=elapsed_ms,
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .date_ranges import assign_date_ranges, experience_date_ranges
 from .entities import Entity
 from .skills_taxonomy import canonical_skill, skill_category
 from .text import canonical_link, normalize_value
@@ -101,7 +102,10 @@ def _layout_education(
     return out
 
 
-def structure_entities(entities: Sequence[Entity]) -> dict[str, Any]:
+def structure_entities(entities: Sequence[Entity], text: str | None = None) -> dict[str, Any]:
+    """The result document of a resume's entities. With the resume's ``text``, experience
+    entries also get their dates (:mod:`model_runtime.date_ranges`); without it ``dates`` is
+    ``None``."""
     ordered = sorted(entities, key=lambda e: (e.start, e.end))
     by_label: dict[str, list[Entity]] = {}
     for entity in ordered:
@@ -111,17 +115,19 @@ def structure_entities(entities: Sequence[Entity]) -> dict[str, Any]:
         return [_clean(e) for e in by_label.get(label, [])]
 
     # Experience: resume-builder entries by their layout order (``_layout_groups``); every other
-    # designation with the nearest company within a few lines.
-    experience: list[dict[str, str | None]] = []
-    layout_experience: list[tuple[int, dict[str, str | None]]] = []
+    # designation with the nearest company within a few lines. Each entry keeps the first and
+    # last line of its fields, for its dates: (line to order by, (first, last line), entry).
+    Lines = tuple[int, int]
+    layout_experience: list[tuple[int, Lines, dict[str, Any]]] = []
     for group in _layout_groups(ordered, ("DESIGNATION", "COMPANY")):
         title_entity, company_entity = group.get("DESIGNATION"), group.get("COMPANY")
         entry = {
             "title": _clean(title_entity) if title_entity else None,
             "company": _clean(company_entity) if company_entity else None,
         }
-        layout_experience.append((min(x.line for x in group.values()), entry))
-    experience_lines: list[int] = []  # the line of each entry, to merge with the layout's
+        fields = [x.line for x in group.values()]
+        layout_experience.append((min(fields), (min(fields), max(fields)), entry))
+    paired: list[tuple[int, Lines, dict[str, Any]]] = []
     companies = [e for e in by_label.get("COMPANY", []) if e.source != "rule"]
     used: set[int] = set()
     for title in [e for e in by_label.get("DESIGNATION", []) if e.source != "rule"]:
@@ -131,31 +137,34 @@ def structure_entities(entities: Sequence[Entity]) -> dict[str, Any]:
                 continue
             if match is None or abs(company.line - title.line) < abs(companies[match].line - title.line):
                 match = i
+        lines = (title.line, title.line)
         if match is not None:
             used.add(match)
-        experience_lines.append(title.line)
-        experience.append(
-            {
-                "title": _clean(title),
-                "company": _clean(companies[match]) if match is not None else None,
-            }
-        )
+            lines = (min(title.line, companies[match].line), max(title.line, companies[match].line))
+        company_text = _clean(companies[match]) if match is not None else None
+        paired.append((title.line, lines, {"title": _clean(title), "company": company_text}))
     for i, company in enumerate(companies):
         if i not in used:
-            experience_lines.append(company.line)
-            experience.append({"title": None, "company": _clean(company)})
-    if layout_experience:
-        # Both kinds in text order (a headline title first, say; ``sorted`` is stable).
-        merged_experience = layout_experience + list(zip(experience_lines, experience, strict=True))
-        experience = [entry for _, entry in sorted(merged_experience, key=lambda item: item[0])]
+            paired.append((company.line, (company.line, company.line), {"title": None, "company": _clean(company)}))
+    # Both kinds in text order (a headline title first, say; ``sorted`` is stable). Without
+    # layout entries the pairs keep their own order: titles first, then unpaired companies.
+    by_line = sorted(layout_experience + paired, key=lambda item: item[0]) if layout_experience else paired
     seen_pairs: set[tuple[str | None, str | None]] = set()
-    unique_experience = []
-    for item in experience:
+    unique_experience: list[tuple[Lines, dict[str, Any]]] = []
+    for _, lines, item in by_line:
         pair = (item["title"], item["company"])
         if pair not in seen_pairs:
             seen_pairs.add(pair)
-            unique_experience.append(item)
-    experience = unique_experience
+            unique_experience.append((lines, item))
+    dates = (
+        assign_date_ranges([lines for lines, _ in unique_experience], experience_date_ranges(text))
+        if text is not None and unique_experience
+        else [None] * len(unique_experience)
+    )
+    experience = [
+        {**item, "dates": found.to_dict() if found else None}
+        for (_, item), found in zip(unique_experience, dates, strict=True)
+    ]
 
     # Education: each degree with the nearest following college and year (within a few lines).
     education: list[dict[str, str | None]] = []

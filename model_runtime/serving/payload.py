@@ -85,7 +85,7 @@ def predict_one(predictor: Predicts, text: str) -> dict[str, Any]:
     elapsed_ms = (time.perf_counter() - started) * 1000
     return {
         "entities": [entity.to_dict() for entity in prediction.entities],
-        "fields": structure_entities(prediction.entities),
+        "fields": structure_entities(prediction.entities, text),
         "inferenceMs": round(elapsed_ms, 3),
     }
 

@@ -47,8 +47,8 @@ def test_structure_groups_entities() -> None:
     assert out["titles"] == ["Data Analyst"]
     assert out["companies"] == ["Orion Systems", "Maple Analytics"]
     assert out["experience"] == [
-        {"title": "Data Analyst", "company": "Orion Systems"},
-        {"title": None, "company": "Maple Analytics"},
+        {"title": "Data Analyst", "company": "Orion Systems", "dates": None},
+        {"title": None, "company": "Maple Analytics", "dates": None},
     ]
     assert out["education"] == [{"degree": "B.Tech", "college": "Lakeview University", "year": "2014"}]
     assert out["skills"] == ["Python", "ReactJS"]
@@ -136,7 +136,7 @@ def test_layout_experience_pairs_by_order() -> None:
         ent("DESIGNATION", "Assistant Manager", 37, 370, 0.6, "rule"),
     ]
     assert structure_entities(entities)["experience"] == [
-        {"title": "STORE MANAGER", "company": None},
-        {"title": "Store Manager", "company": "Company Name"},
-        {"title": "Assistant Manager", "company": "Company Name"},
+        {"title": "STORE MANAGER", "company": None, "dates": None},
+        {"title": "Store Manager", "company": "Company Name", "dates": None},
+        {"title": "Assistant Manager", "company": "Company Name", "dates": None},
     ]
