@@ -166,3 +166,23 @@ def test_models_saved_before_int8_and_layout_features_still_load(tiny_result: Tr
     predictor = ResumePredictor.load(old, name="old", version="1")
     assert predictor._features.n_features == 29  # the version-1 feature set
     assert any(e.label == "EMAIL" for e in predictor.predict(RESUME).entities)
+
+
+def test_temperature_is_fitted_however_large_the_scores() -> None:
+    from model_runtime.training import _Example, _fit_temperature
+
+    # Tokens whose tag probabilities are softmax(scores / 200): the perceptron's raw scores are
+    # in the hundreds, so the fit must find ~200 (a grid that stopped at 12 made every
+    # confidence ~1.0).
+    rng = np.random.default_rng(0)
+    n_tokens, n_tags, n_features = 4000, 5, 3
+    logits = rng.normal(0.0, 2.0, (n_tokens, n_tags))
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    gold = np.array([rng.choice(n_tags, p=p) for p in probs])
+    # One feature per token carries its scores; the others have zero weight.
+    weights = np.zeros((n_tokens + 1, n_tags))
+    weights[1:] = logits * 200.0
+    feats = np.zeros((n_tokens, n_features), dtype=np.int64)
+    feats[:, 0] = np.arange(1, n_tokens + 1)
+    example = _Example(feats=feats, gold=gold, allowed=None)
+    assert 150 <= _fit_temperature(weights, [example]) <= 270
