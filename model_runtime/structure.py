@@ -103,7 +103,10 @@ def _layout_education(
 
 
 def structure_entities(entities: Sequence[Entity], text: str | None = None) -> dict[str, Any]:
-    """The result document of a resume's entities. With the resume's ``text``, experience
+    """The result document of a resume's entities: ``contact`` (name, e-mails, phones, links,
+    location), ``experience`` entries (title, company, dates), ``education`` entries (degree,
+    college, year), ``skills`` (as written, normalised, by category), and the flat ``titles``,
+    ``companies`` and ``yearsOfExperience``. With the resume's ``text``, experience
     entries also get their dates (:mod:`model_runtime.date_ranges`); without it ``dates`` is
     ``None``."""
     ordered = sorted(entities, key=lambda e: (e.start, e.end))
@@ -226,14 +229,16 @@ def structure_entities(entities: Sequence[Entity], text: str | None = None) -> d
         if category:
             skill_categories.setdefault(category, []).append(skill)
     return {
-        "name": _best(by_label.get("NAME", [])),
-        "emails": _unique([t.lower() for t in texts("EMAIL")]),
-        "phones": _unique(texts("PHONE"), key=lambda v: normalize_value(v, "PHONE")),
-        "links": _unique(
-            ["".join(e.text.split()) for e in by_label.get("LINK", [])],
-            key=canonical_link,
-        ),
-        "location": _best(by_label.get("LOCATION", [])[:1]) if by_label.get("LOCATION") else None,
+        "contact": {
+            "name": _best(by_label.get("NAME", [])),
+            "emails": _unique([t.lower() for t in texts("EMAIL")]),
+            "phones": _unique(texts("PHONE"), key=lambda v: normalize_value(v, "PHONE")),
+            "links": _unique(
+                ["".join(e.text.split()) for e in by_label.get("LINK", [])],
+                key=canonical_link,
+            ),
+            "location": _best(by_label.get("LOCATION", [])[:1]) if by_label.get("LOCATION") else None,
+        },
         "titles": _unique(texts("DESIGNATION")),
         "companies": _unique(texts("COMPANY")),
         "experience": experience,

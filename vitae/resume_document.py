@@ -11,7 +11,8 @@ from typing import Any
 
 from vitae.contracts import ResumeResult
 
-RESULT_SCHEMA = "vitae.resume-result/1"
+# /2: the contact fields are grouped under "contact"; experience entries carry "dates".
+RESULT_SCHEMA = "vitae.resume-result/2"
 EXPLANATIONS_SCHEMA = "vitae.resume-explanations/1"
 
 

@@ -112,7 +112,7 @@ def test_score_init_and_run_serve_a_trained_model(
     expected.pop("inferenceMs")
     body.pop("inferenceMs")
     assert json.loads(json.dumps(body)) == json.loads(json.dumps(expected))
-    assert "asha.rao@example.com" in body["fields"]["emails"]
+    assert "asha.rao@example.com" in body["fields"]["contact"]["emails"]
 
     batch = score.run({"input_data": [RESUME, "x@example.com"]})
     assert len(batch["predictions"]) == 2

@@ -100,7 +100,7 @@ async def test_bootstrap_serves_production_on_blue_with_the_in_process_output(
     prediction = served.registry.load(served.registry.get_version(served.v1)).predict(RESUME)
     assert body["entities"] == prediction.to_dict()["entities"]
     assert body["fields"] == json.loads(json.dumps(structure_entities(prediction.entities, RESUME)))
-    assert "asha.rao@example.com" in body["fields"]["emails"]
+    assert "asha.rao@example.com" in body["fields"]["contact"]["emails"]
 
     batch = await h.client.post("/score", json={"input_data": [RESUME, "bo@example.com"]}, headers=AUTH)
     assert batch.status_code == 200

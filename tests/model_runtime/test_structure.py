@@ -39,11 +39,13 @@ def test_structure_groups_entities() -> None:
     ]
     out = structure_entities(entities)
     json.dumps(out)  # JSON-ready
-    assert out["name"] == "Jane Doe"
-    assert out["emails"] == ["jane@example.com"]
-    assert out["phones"] == ["+1 415 555 0132"]
-    assert out["links"] == ["https://linkedin.com/in/jane"]
-    assert out["location"] == "Pune"
+    assert out["contact"] == {
+        "name": "Jane Doe",
+        "emails": ["jane@example.com"],
+        "phones": ["+1 415 555 0132"],
+        "links": ["https://linkedin.com/in/jane"],
+        "location": "Pune",
+    }
     assert out["titles"] == ["Data Analyst"]
     assert out["companies"] == ["Orion Systems", "Maple Analytics"]
     assert out["experience"] == [
@@ -58,13 +60,10 @@ def test_structure_groups_entities() -> None:
 
 def test_structure_empty() -> None:
     out = structure_entities([])
-    assert out["name"] is None and out["skills"] == [] and out["education"] == [] and out["experience"] == []
+    assert out["contact"]["name"] is None and out["skills"] == [] and out["education"] == [] and out["experience"] == []
+    assert set(out["contact"]) == {"name", "emails", "phones", "links", "location"}
     assert set(out) == {
-        "name",
-        "emails",
-        "phones",
-        "links",
-        "location",
+        "contact",
         "titles",
         "companies",
         "experience",
