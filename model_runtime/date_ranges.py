@@ -9,6 +9,7 @@ Deterministic rules: these are formats, not language.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,20 +18,8 @@ from typing import Any
 from .rules import line_sections
 from .text import line_starts
 
-_MONTHS = {
-    "jan": 1,
-    "feb": 2,
-    "mar": 3,
-    "apr": 4,
-    "may": 5,
-    "jun": 6,
-    "jul": 7,
-    "aug": 8,
-    "sep": 9,
-    "oct": 10,
-    "nov": 11,
-    "dec": 12,
-}
+_MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTHS = {name: i for i, name in enumerate(_MONTH_NAMES, 1)}
 _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
@@ -94,15 +83,15 @@ def find_date_ranges(text: str) -> list[DateRange]:
         end = None if m.group("open") else _point(m, "e")
         if start is None or (end is not None and end[:4] < start[:4]):
             continue  # "2016 - 2012" is no range; nor, most likely, a phone number's pieces
-        first = _line_of(starts, m.start())
         out.append(
             DateRange(
                 text=" ".join(m.group().split()),
                 start=start,
                 end=end,
                 current=end is None,
-                first_line=first,
-                last_line=_line_of(starts, m.end() - 1),
+                # bisect_right: the 1-based number of the line holding the offset
+                first_line=bisect.bisect_right(starts, m.start()),
+                last_line=bisect.bisect_right(starts, m.end() - 1),
             )
         )
     return out
@@ -116,17 +105,6 @@ def experience_date_ranges(text: str) -> list[DateRange]:
         return found
     sections = line_sections(text)
     return [r for r in found if sections[r.first_line - 1] != "education"]
-
-
-def _line_of(starts: list[int], offset: int) -> int:
-    lo, hi = 0, len(starts)
-    while lo + 1 < hi:
-        mid = (lo + hi) // 2
-        if starts[mid] <= offset:
-            lo = mid
-        else:
-            hi = mid
-    return lo + 1
 
 
 # Lines between an entry's title or company and its dates, at most.
