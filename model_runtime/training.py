@@ -259,7 +259,7 @@ def _fit_temperature(w: np.ndarray, examples: list[_Example]) -> float:
     gold = np.concatenate(golds)
     best, best_nll = 1.0, float("inf")
     # Perceptron scores are sums of raw weights (mean magnitude ~200 on the dev data; the best
-    # temperature there is ~100): a geometric grid from 1/4 to 4096, four steps an octave.
+    # temperature there is 100-200): a geometric grid from 1/4 to 4096, four steps an octave.
     for t in (2.0 ** (k / 4) for k in range(-8, 49)):
         z = em / t
         z -= z.max(axis=1, keepdims=True)
