@@ -85,6 +85,21 @@ def test_extract_text_offsets_are_exact(
     assert email["start"] == RESUME.index("asha.rao@")
 
 
+def test_extract_fields_are_the_result_documents_grouping(
+    served: ModelRegistry, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from model_runtime.structure import structure_entities
+
+    path = tmp_path / "resume.txt"
+    path.write_bytes(RESUME.encode("utf-8"))
+    code, out = _run(capsys, "extract", "--fields", "--format", "jsonl", str(path))
+    assert code == 0
+    obj = json.loads(out)
+    prediction = served.load(served.get_version("1")).predict(RESUME)
+    assert obj["fields"] == json.loads(json.dumps(structure_entities(prediction.entities, RESUME)))
+    assert "asha.rao@example.com" in obj["fields"]["contact"]["emails"]
+
+
 def test_extract_pdfs_and_errors(served: ModelRegistry, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     good = FIXTURES / "resume_ok.pdf"
     bad = FIXTURES / "malformed.pdf"

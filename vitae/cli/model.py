@@ -219,7 +219,8 @@ def _input_error(code: str, message: str) -> dict[str, str]:
     return {"code": code, "message": message}
 
 
-def _extract_one(path: Path, predictor: Any, limits: Any) -> dict[str, Any]:
+def _extract_one(path: Path, predictor: Any, limits: Any, fields: bool = False) -> dict[str, Any]:
+    from model_runtime.structure import structure_entities
     from vitae.pdf_text import ExtractionError
 
     out: dict[str, Any] = {"source": str(path)}
@@ -253,6 +254,8 @@ def _extract_one(path: Path, predictor: Any, limits: Any) -> dict[str, Any]:
         }
         for e in prediction.entities
     ]
+    if fields:  # the same grouping as the Cosmos result document
+        out["fields"] = structure_entities(prediction.entities, text)
     return out
 
 
@@ -283,7 +286,7 @@ def _extract(args: argparse.Namespace) -> int:
     limits = ExtractionLimits.from_settings(settings)
     failed = 0
     for name in args.files:
-        result = _extract_one(Path(name), predictor, limits)
+        result = _extract_one(Path(name), predictor, limits, fields=args.fields)
         failed += "error" in result
         if args.format == "jsonl":
             print(json.dumps(result, ensure_ascii=False), flush=True)
@@ -488,5 +491,10 @@ def register(subparsers: Any) -> None:
         choices=("json", "jsonl"),
         default="json",
         help="json: one indented object per input; jsonl: one compact object per line",
+    )
+    extract.add_argument(
+        "--fields",
+        action="store_true",
+        help="also print the structured result (contact, experience with dates, education, skills)",
     )
     extract.set_defaults(handler=_extract)
