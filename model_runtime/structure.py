@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .date_ranges import assign_date_ranges, experience_date_ranges
+from .date_ranges import DateRange, assign_date_ranges, experience_date_ranges
 from .entities import Entity
 from .skills_taxonomy import canonical_skill, skill_category
 from .text import canonical_link, normalize_value
@@ -152,21 +152,33 @@ def structure_entities(entities: Sequence[Entity], text: str | None = None) -> d
     # Both kinds in text order (a headline title first, say; ``sorted`` is stable). Without
     # layout entries the pairs keep their own order: titles first, then unpaired companies.
     by_line = sorted(layout_experience + paired, key=lambda item: item[0]) if layout_experience else paired
-    seen_pairs: set[tuple[str | None, str | None]] = set()
-    unique_experience: list[tuple[Lines, dict[str, Any]]] = []
+    # Duplicates go, each entry keeping its first place and the lines of its repetitions.
+    unique: list[tuple[Lines, dict[str, Any]]] = []
+    repeated_at: dict[int, list[Lines]] = {}
+    index_of_pair: dict[tuple[str | None, str | None], int] = {}
     for _, lines, item in by_line:
         pair = (item["title"], item["company"])
-        if pair not in seen_pairs:
-            seen_pairs.add(pair)
-            unique_experience.append((lines, item))
-    dates = (
-        assign_date_ranges([lines for lines, _ in unique_experience], experience_date_ranges(text))
-        if text is not None and unique_experience
-        else [None] * len(unique_experience)
-    )
+        if pair in index_of_pair:
+            repeated_at.setdefault(index_of_pair[pair], []).append(lines)
+            continue
+        index_of_pair[pair] = len(unique)
+        unique.append((lines, item))
+    dates: list[DateRange | None] = [None] * len(unique)
+    if text is not None and unique:
+        ranges = experience_date_ranges(text)
+        dates = assign_date_ranges([lines for lines, _ in unique], ranges)
+        # Indeed's headline repeats the first entry's title and employer far above its dates:
+        # an entry still undated takes a range left free near one of its repetitions.
+        undated = [i for i in repeated_at if dates[i] is None]
+        if undated:
+            free = [r for r in ranges if r not in dates]
+            for i in undated:
+                found = [r for r in assign_date_ranges(repeated_at[i], free) if r is not None]
+                if found:
+                    dates[i] = found[0]
+                    free.remove(found[0])
     experience = [
-        {**item, "dates": found.to_dict() if found else None}
-        for (_, item), found in zip(unique_experience, dates, strict=True)
+        {**item, "dates": found.to_dict() if found else None} for (_, item), found in zip(unique, dates, strict=True)
     ]
 
     # Education: each degree with the nearest following college and year (within a few lines).

@@ -95,3 +95,35 @@ def test_dates_between_the_fields_and_far_dates() -> None:
         ("STORE MANAGER", None),
         ("Store Manager", "2016-04"),
     ]
+
+
+def test_an_entry_repeated_in_the_headline_takes_the_dates_of_its_repetition() -> None:
+    # Indeed's headline "Title - Employer" repeats the first entry; the entry keeps its first
+    # (headline) place and takes the dates found under its repetition.
+    doc = (
+        "Jane Doe\nApp Developer - Orion Systems\nPune, Maharashtra\n\nSUMMARY\nBuilds apps.\nLikes tests.\n"
+        "Ships weekly.\nMentors juniors.\n\nWORK EXPERIENCE\n\nApp Developer\n\nOrion Systems - Pune -\n\n"
+        "August 2016 to Present\n"
+    )
+    first = doc.index("App Developer")
+    again = doc.index("App Developer", first + 1)
+    company_first = doc.index("Orion Systems")
+    company_again = doc.index("Orion Systems", company_first + 1)
+
+    def at(label: str, text: str, start: int) -> Entity:
+        return Entity(label, text, start, start + len(text), doc.count("\n", 0, start) + 1, 0.9, "model")
+
+    entities = [
+        at("DESIGNATION", "App Developer", first),
+        at("COMPANY", "Orion Systems", company_first),
+        at("DESIGNATION", "App Developer", again),
+        at("COMPANY", "Orion Systems", company_again),
+    ]
+    experience = structure_entities(entities, doc)["experience"]
+    assert experience == [
+        {
+            "title": "App Developer",
+            "company": "Orion Systems",
+            "dates": {"text": "August 2016 to Present", "start": "2016-08", "end": None, "current": True},
+        }
+    ]
