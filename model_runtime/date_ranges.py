@@ -20,7 +20,8 @@ from .text import line_starts
 
 _MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTHS = {name: i for i, name in enumerate(_MONTH_NAMES, 1)}
-_MONTH = (
+# A month's name, full or abbreviated (the layout rules' date lines use it too).
+MONTH_PATTERN = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 )
@@ -30,7 +31,7 @@ _YEAR = r"(?:19[5-9]\d|20[0-4]\d)"
 def _point_re(p: str) -> str:
     """One end of a range, its groups prefixed ``p``: "June 2018", "Jun'18", "06/2018", "2018"."""
     return (
-        rf"(?:(?P<{p}mon>{_MONTH})[\s,]*(?:(?P<{p}year>{_YEAR})|['’](?P<{p}yy>\d{{2}}))"
+        rf"(?:(?P<{p}mon>{MONTH_PATTERN})[\s,]*(?:(?P<{p}year>{_YEAR})|['’](?P<{p}yy>\d{{2}}))"
         rf"|(?P<{p}mm>0?[1-9]|1[0-2])\s*[/.-]\s*(?P<{p}myear>{_YEAR})"
         rf"|(?P<{p}only>{_YEAR}))"
     )

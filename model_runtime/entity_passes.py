@@ -1262,6 +1262,20 @@ def _next_nonblank(text: str, starts: list[int], line: int) -> int | None:
     return None
 
 
+def _first_experience_line(text: str, starts: list[int]) -> int | None:
+    """The first non-blank line under the first experience header, if it is still in that
+    section (a header followed at once by another header has none)."""
+    sections = line_sections(text)
+    header = next(
+        (ln for ln, sec in enumerate(sections[:-1]) if sec is None and sections[ln + 1] == "experience"),
+        None,
+    )
+    if header is None:
+        return None
+    line = _next_nonblank(text, starts, header)
+    return line if line is not None and sections[line] == "experience" else None
+
+
 def headline_title(text: str, doc: Document, entities: list[Entity]) -> list[Entity]:
     """The line right under the candidate's name is their headline: when the tagger found
     nothing on it and it names an occupation (:data:`model_runtime.lexicon.OCCUPATION_WORDS`:
@@ -1419,16 +1433,9 @@ def first_entry_title(text: str, doc: Document, entities: list[Entity]) -> list[
     5-fold CV DESIGNATION F1 0.7811 -> 0.7895, COMPANY 0.6905 -> 0.7028 (the employer of the
     title found), micro 0.8138 -> 0.8149 (order seed 1: DESIGNATION 0.7654 -> 0.7678, COMPANY
     0.7018 -> 0.7067, micro 0.8061 -> 0.8065)."""
-    sections = line_sections(text)
     starts = doc.line_starts
-    header = next(
-        (ln for ln, sec in enumerate(sections[:-1]) if sec is None and sections[ln + 1] == "experience"),
-        None,
-    )
-    if header is None:
-        return entities
-    line = _next_nonblank(text, starts, header)
-    if line is None or sections[line] != "experience":
+    line = _first_experience_line(text, starts)
+    if line is None:
         return entities
     title = _title_line(
         text,
@@ -1663,16 +1670,9 @@ def first_entry_employer(text: str, doc: Document, entities: list[Entity]) -> li
     place words gives none. 5-fold CV COMPANY F1 0.7079 -> 0.7103, micro 0.8218 -> 0.8219 (order
     seed 1: COMPANY 0.7119 -> 0.7141, micro 0.8128 -> 0.8129): per seed one true company more and
     one false one, in a resume whose companies annotators left unlabelled."""
-    sections = line_sections(text)
     starts = doc.line_starts
-    header = next(
-        (ln for ln, sec in enumerate(sections[:-1]) if sec is None and sections[ln + 1] == "experience"),
-        None,
-    )
-    if header is None:
-        return entities
-    line = _next_nonblank(text, starts, header)
-    if line is None or sections[line] != "experience":
+    line = _first_experience_line(text, starts)
+    if line is None:
         return entities
     m = _EMPLOYER_LINE_RE.match(text, starts[line], _line_end(text, starts, line))
     dates = _next_nonblank(text, starts, line)

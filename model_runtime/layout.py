@@ -17,16 +17,13 @@ from __future__ import annotations
 
 import re
 
+from .date_ranges import MONTH_PATTERN
 from .features import header_section
 from .lexicon import COLLEGE_WORDS, COMPANY_WORDS, DEGREE_WORDS, OCCUPATION_WORDS
 from .rules import GRAD_YEAR_RE, Match
 from .text import line_starts
 
-_MONTH = (
-    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
-)
-_DATE = rf"(?:{_MONTH},?\s*(?:19|20)\d{{2}}|\d{{1,2}}\s*/\s*(?:19|20)?\d{{2}}|(?:19|20)\d{{2}})"
+_DATE = rf"(?:{MONTH_PATTERN},?\s*(?:19|20)\d{{2}}|\d{{1,2}}\s*/\s*(?:19|20)?\d{{2}}|(?:19|20)\d{{2}})"
 _DATE_END = r"(?:current|present|now|today|till\s+date|to\s+date|date)"
 _DATE_CONN = r"(?:to|till|until|-|–|—)"
 # A line made only of date pieces: "July 2015", "to", "Current", "07/2015 - 06/2016".

@@ -28,8 +28,9 @@ def test_what_is_not_a_date_range() -> None:
     assert ranges("ISO 9001-2015 audits") == []
 
 
-def ent(label: str, text: str, doc: str, source: str = "model") -> Entity:
-    start = doc.index(text)
+def ent(label: str, text: str, doc: str, source: str = "model", after: int = 0) -> Entity:
+    """The entity of ``text``'s first occurrence in ``doc`` at or after offset ``after``."""
+    start = doc.index(text, after)
     return Entity(label, text, start, start + len(text), doc.count("\n", 0, start) + 1, 0.9, source)
 
 
@@ -105,19 +106,12 @@ def test_an_entry_repeated_in_the_headline_takes_the_dates_of_its_repetition() -
         "Ships weekly.\nMentors juniors.\n\nWORK EXPERIENCE\n\nApp Developer\n\nOrion Systems - Pune -\n\n"
         "August 2016 to Present\n"
     )
-    first = doc.index("App Developer")
-    again = doc.index("App Developer", first + 1)
-    company_first = doc.index("Orion Systems")
-    company_again = doc.index("Orion Systems", company_first + 1)
-
-    def at(label: str, text: str, start: int) -> Entity:
-        return Entity(label, text, start, start + len(text), doc.count("\n", 0, start) + 1, 0.9, "model")
-
+    repeated = doc.index("WORK EXPERIENCE")
     entities = [
-        at("DESIGNATION", "App Developer", first),
-        at("COMPANY", "Orion Systems", company_first),
-        at("DESIGNATION", "App Developer", again),
-        at("COMPANY", "Orion Systems", company_again),
+        ent("DESIGNATION", "App Developer", doc),
+        ent("COMPANY", "Orion Systems", doc),
+        ent("DESIGNATION", "App Developer", doc, after=repeated),
+        ent("COMPANY", "Orion Systems", doc, after=repeated),
     ]
     experience = structure_entities(entities, doc)["experience"]
     assert experience == [
