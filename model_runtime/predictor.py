@@ -18,7 +18,7 @@ from .entities import RULE_LABELS, Entity, Prediction
 from .entity_passes import repair_entities
 from .features import FeatureConfig, FeatureExtractor
 from .model_io import INPUT_NAME, MODEL_FILE, read_metadata, sha256_file
-from .rules import find_rule_entities
+from .rules import find_rule_entities, link_site
 from .text import Document, tokenize
 
 # Punctuation-only tokens at a span's edges are no part of it ("Java ," -> "Java").
@@ -54,6 +54,9 @@ class ResumePredictor:
         self._trans = np.asarray(metadata["transitions"], dtype=np.float32) + mask_t
         self._start = np.asarray(metadata["start"], dtype=np.float32) + mask_s
         self._temperature = float(metadata.get("temperature", 1.0))
+        # Sites whose links the training labels leave unmarked (see :mod:`.link_sites`); older
+        # versions have none.
+        self._unmarked_link_sites = frozenset(metadata.get("unmarked_link_sites", ()))
         self._features = FeatureExtractor(FeatureConfig.from_json(metadata["feature_config"]))
 
     @classmethod
@@ -143,10 +146,15 @@ class ResumePredictor:
         return [self._predict_doc(text, doc, em) for text, doc, em in zip(texts, docs, ems, strict=True)]
 
     def _predict_doc(self, text: str, doc: Document, em: np.ndarray | None) -> Prediction:
+        found = find_rule_entities(text)
+        # An unmarked site's link is no LINK entity, but its text stays taken: the name in
+        # "linkedin.com/in/jane-doe" is no NAME either.
+        taken = [(s, e) for _, s, e in found]
         rule_entities = [
-            Entity(label, text[s:e], s, e, doc.line_of(s) + 1, 1.0, "rule") for label, s, e in find_rule_entities(text)
+            Entity(label, text[s:e], s, e, doc.line_of(s) + 1, 1.0, "rule")
+            for label, s, e in found
+            if label != "LINK" or link_site(text[s:e]) not in self._unmarked_link_sites
         ]
-        taken = [(e.start, e.end) for e in rule_entities]
         rule_only = {e.label for e in rule_entities} - RULE_LABELS  # e.g. years of experience
         model_entities = [
             e

@@ -7,6 +7,7 @@ from typing import Any
 
 from .date_ranges import DateRange, assign_date_ranges, experience_date_ranges
 from .entities import Entity
+from .rules import find_candidate_links
 from .skills_taxonomy import canonical_skill, skill_category
 from .text import canonical_link, normalize_value
 
@@ -107,8 +108,9 @@ def structure_entities(entities: Sequence[Entity], text: str | None = None) -> d
     location), ``experience`` entries (title, company, dates), ``education`` entries (degree,
     college, year), ``skills`` (as written, normalised, by category), and the flat ``titles``,
     ``companies`` and ``yearsOfExperience``. With the resume's ``text``, experience
-    entries also get their dates (:mod:`model_runtime.date_ranges`); without it ``dates`` is
-    ``None``."""
+    entries also get their dates (:mod:`model_runtime.date_ranges`), and ``contact.links`` all
+    of the candidate's links, the sites the model leaves unmarked included; without it
+    ``dates`` is ``None`` and the links are the LINK entities."""
     ordered = sorted(entities, key=lambda e: (e.start, e.end))
     by_label: dict[str, list[Entity]] = {}
     for entity in ordered:
@@ -245,8 +247,11 @@ def structure_entities(entities: Sequence[Entity], text: str | None = None) -> d
             "name": _best(by_label.get("NAME", [])),
             "emails": _unique([t.lower() for t in texts("EMAIL")]),
             "phones": _unique(texts("PHONE"), key=lambda v: normalize_value(v, "PHONE")),
+            # The LINK entities follow the training labels, which may leave whole sites
+            # unmarked (:mod:`.link_sites`); a recruiter wants all of the candidate's links.
             "links": _unique(
-                ["".join(e.text.split()) for e in by_label.get("LINK", [])],
+                ([text[s:e] for _, s, e in find_candidate_links(text)] if text is not None else [])
+                + ["".join(e.text.split()) for e in by_label.get("LINK", [])],
                 key=canonical_link,
             ),
             "location": _best(by_label.get("LOCATION", [])[:1]) if by_label.get("LOCATION") else None,

@@ -31,6 +31,7 @@ from .entities import MODEL_LABELS
 from .evaluation import score_documents
 from .features import FeatureConfig, FeatureExtractor
 from .lexicon import SEED_SKILLS
+from .link_sites import unmarked_link_sites
 from .metrics import ValueF1
 from .model_io import write_model_dir
 from .predictor import ResumePredictor
@@ -38,7 +39,9 @@ from .text import tokenize
 
 log = logging.getLogger(__name__)
 
-TRAINER_VERSION = "perceptron-1"
+# Part of the config hash: a change to what training records (2: the unmarked link sites)
+# gives new versions a new hash even on the same data and settings.
+TRAINER_VERSION = "perceptron-2"
 
 
 @dataclass
@@ -343,6 +346,7 @@ def train_model(
         "transitions": trans.round(5).tolist(),
         "start": start.round(5).tolist(),
         "temperature": temperature,
+        "unmarked_link_sites": unmarked_link_sites(train_docs + extra_docs),
         "feature_config": feature_config.to_json(),
         "dataset_hash": dhash,
         "config_hash": chash,
