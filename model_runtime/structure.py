@@ -242,18 +242,18 @@ def structure_entities(entities: Sequence[Entity], text: str | None = None) -> d
         category = skill_category(skill)
         if category:
             skill_categories.setdefault(category, []).append(skill)
+    # The LINK entities follow the training labels, which may leave whole sites unmarked
+    # (:mod:`.link_sites`); a recruiter wants all of the candidate's links. "".join(split())
+    # makes a URL wrapped over two lines one link.
+    resume_text = text or ""
+    links = [resume_text[s:e] for _, s, e in find_candidate_links(resume_text)]
+    links += [e.text for e in by_label.get("LINK", [])]
     return {
         "contact": {
             "name": _best(by_label.get("NAME", [])),
             "emails": _unique([t.lower() for t in texts("EMAIL")]),
             "phones": _unique(texts("PHONE"), key=lambda v: normalize_value(v, "PHONE")),
-            # The LINK entities follow the training labels, which may leave whole sites
-            # unmarked (:mod:`.link_sites`); a recruiter wants all of the candidate's links.
-            "links": _unique(
-                ([text[s:e] for _, s, e in find_candidate_links(text)] if text is not None else [])
-                + ["".join(e.text.split()) for e in by_label.get("LINK", [])],
-                key=canonical_link,
-            ),
+            "links": _unique(["".join(link.split()) for link in links], key=canonical_link),
             "location": _best(by_label.get("LOCATION", [])[:1]) if by_label.get("LOCATION") else None,
         },
         "titles": _unique(texts("DESIGNATION")),

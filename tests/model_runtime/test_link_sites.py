@@ -16,6 +16,7 @@ from model_runtime.synth import generate_corpus
 from model_runtime.training import TrainConfig, TrainResult, load_corpus
 
 INDEED = "indeed.com/r/Jane-Example/0a1b2c3d"
+WRAPPED_GITHUB = "github.com/jane-\nexample"
 LINKEDIN = "www.linkedin.com/in/jane-example"
 
 
@@ -75,7 +76,7 @@ def test_the_dev_data_marks_indeed_profiles_and_not_linkedin() -> None:
 def test_predictor_leaves_unmarked_sites_out_and_the_result_keeps_them(
     tiny_result: TrainResult, tmp_path: Path
 ) -> None:
-    text = f"Jane Example\n{INDEED}\n{LINKEDIN}\njane@example.com\n\nSKILLS\nPython, SQL\n"
+    text = f"Jane Example\n{INDEED}\n{LINKEDIN}\njane@example.com\n\nSKILLS\nPython, SQL\n\n{WRAPPED_GITHUB}\n"
     model_dir = tmp_path / "model"
     shutil.copytree(tiny_result.model_dir, model_dir)
     assert json.loads((model_dir / "metadata.json").read_text())["unmarked_link_sites"] == []
@@ -83,15 +84,16 @@ def test_predictor_leaves_unmarked_sites_out_and_the_result_keeps_them(
     def links(predictor: ResumePredictor) -> list[str]:
         return [e.text for e in predictor.predict(text).entities if e.label == "LINK"]
 
-    assert links(ResumePredictor.load(model_dir, name="t", version="1")) == [INDEED, LINKEDIN]
+    assert links(ResumePredictor.load(model_dir, name="t", version="1")) == [INDEED, LINKEDIN, WRAPPED_GITHUB]
     meta = json.loads((model_dir / "metadata.json").read_text())
-    (model_dir / "metadata.json").write_text(json.dumps({**meta, "unmarked_link_sites": ["linkedin.com"]}))
+    unmarked = {**meta, "unmarked_link_sites": ["github.com", "linkedin.com"]}
+    (model_dir / "metadata.json").write_text(json.dumps(unmarked))
     predictor = ResumePredictor.load(model_dir, name="t", version="2")
     entities = predictor.predict(text).entities
     assert [e.text for e in entities if e.label == "LINK"] == [INDEED]
     # The unmarked link's text is still taken: nothing else is read into it.
     start = text.index(LINKEDIN)
     assert not [e for e in entities if e.start < start + len(LINKEDIN) and e.end > start]
-    # The result document lists all of the candidate's links, in text order.
-    assert structure_entities(entities, text)["contact"]["links"] == [INDEED, LINKEDIN]
+    # The result document lists all of the candidate's links, in text order, unwrapped.
+    assert structure_entities(entities, text)["contact"]["links"] == [INDEED, LINKEDIN, "github.com/jane-example"]
     assert structure_entities(entities)["contact"]["links"] == [INDEED]
