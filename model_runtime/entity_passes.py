@@ -1262,6 +1262,15 @@ def _next_nonblank(text: str, starts: list[int], line: int) -> int | None:
     return None
 
 
+def _headline_line(text: str, doc: Document, entities: list[Entity]) -> int | None:
+    """The headline: the first non-blank line under the candidate's name (a NAME in the
+    header), if there is one."""
+    names = [e for e in entities if e.label == "NAME" and doc.line_of(e.start) < HEADER_LINES]
+    if not names:
+        return None
+    return _next_nonblank(text, doc.line_starts, doc.line_of(min(names, key=lambda e: e.start).end))
+
+
 def _first_experience_line(text: str, starts: list[int]) -> int | None:
     """The first non-blank line under the first experience header, if it is still in that
     section (a header followed at once by another header has none)."""
@@ -1287,13 +1296,10 @@ def headline_title(text: str, doc: Document, entities: list[Entity]) -> list[Ent
     for 7 false ones (DESIGNATION -0.009). A sentence's verb and the employer go too ("Working
     as accountant @ Acme", "Engineer at Acme": :func:`titles_without_employers`; DESIGNATION
     0.7260 -> 0.7312, micro 0.8006 -> 0.8008, order seed 1 unchanged)."""
-    names = [e for e in entities if e.label == "NAME" and doc.line_of(e.start) < HEADER_LINES]
-    if not names:
-        return entities
-    starts = doc.line_starts
-    line = _next_nonblank(text, starts, doc.line_of(min(names, key=lambda e: e.start).end))
+    line = _headline_line(text, doc, entities)
     if line is None:
         return entities
+    starts = doc.line_starts
     ls, le = starts[line], _line_end(text, starts, line)
     if m := _HEADLINE_CUT_RE.search(text, ls, le):
         le = m.start()
@@ -1551,13 +1557,10 @@ def headline_company(text: str, doc: Document, entities: list[Entity]) -> list[E
     :data:`HEADLINE_EMPLOYER_MAX_WORDS` words without digits, a link, an email or a sentence end.
     5-fold CV COMPANY F1 0.7028 -> 0.7079, micro 0.8213 -> 0.8215 (order seed 1: COMPANY 0.7067 ->
     0.7119, micro 0.8121 -> 0.8123): one true company more per seed, no false one."""
-    names = [e for e in entities if e.label == "NAME" and doc.line_of(e.start) < HEADER_LINES]
-    if not names:
-        return entities
-    starts = doc.line_starts
-    line = _next_nonblank(text, starts, doc.line_of(min(names, key=lambda e: e.start).end))
+    line = _headline_line(text, doc, entities)
     if line is None:
         return entities
+    starts = doc.line_starts
     ls, le = starts[line], _line_end(text, starts, line)
     dashes = list(_TITLE_DASH_RE.finditer(text, ls, le))
     if len(dashes) != 1:
@@ -1701,13 +1704,10 @@ def no_entries_in_summary_sentences(text: str, doc: Document, entities: list[Ent
     0.8224 (order seed 1: DESIGNATION 0.7908 -> 0.7940, micro 0.8132 -> 0.8134): one false title
     less per seed (the companies it drops are named elsewhere in those resumes too; COMPANY
     unchanged)."""
-    names = [e for e in entities if e.label == "NAME" and doc.line_of(e.start) < HEADER_LINES]
-    if not names:
-        return entities
-    starts = doc.line_starts
-    headline = _next_nonblank(text, starts, doc.line_of(min(names, key=lambda e: e.start).end))
+    headline = _headline_line(text, doc, entities)
     if headline is None:
         return entities
+    starts = doc.line_starts
     sections = line_sections(text)
 
     def in_summary_sentence(e: Entity) -> bool:
